@@ -1,0 +1,9 @@
+"""envdoctor: will this saved Keras/TensorFlow model load in this Python environment?
+
+Reads a saved model's own metadata and an environment's installed distributions without
+importing TensorFlow, Keras, JAX or torch, and without executing anything in the model file.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
