@@ -253,7 +253,8 @@ class ModelInfo:
         security: objects whose loading can run code or read files.
         inputs: the model's input specs.
         dtype_policy: the global/first-layer dtype policy name, e.g. ``"mixed_float16"``.
-        weights_member: ``"model.weights.h5"``, ``"model.weights.npz"`` or ``"variables.h5"`` (.keras only).
+        weights_member: ``"model.weights.h5"``, ``"model.weights.npz"`` or ``"variables.h5"``
+            (.keras archives only).
         weights_bytes: uncompressed size of the weights member, bytes.
         has_training_config: compile information saved with the model.
         savedmodel: SavedModel details, for SavedModel directories.
@@ -316,7 +317,8 @@ class Environment:
     Attributes:
         python: the interpreter path (as found, not resolved).
         prefix: ``sys.prefix`` of the environment.
-        kind: ``"venv"``, ``"virtualenv"``, ``"uv"``, ``"conda"``, ``"pyenv"``, ``"system"`` or ``"unknown"``.
+        kind: ``"venv"``, ``"virtualenv"``, ``"uv"``, ``"conda"``, ``"pyenv"``, ``"system"``
+            or ``"unknown"``.
         manager: the tool that installs into it: ``"pip"``, ``"uv"`` or ``"conda"``.
         python_version: e.g. ``"3.11.7"`` ("" when unknown).
         implementation: e.g. ``"cpython"``.
@@ -329,7 +331,8 @@ class Environment:
             ``"tensorflow"``).
         keras_backend_source: where ``keras_backend`` came from.
         env_vars: the relevant environment variables as the target will see them
-            (``TF_USE_LEGACY_KERAS``, ``KERAS_BACKEND``, ``KERAS_HOME``, ``PYTHONPATH``...).
+            (``TF_USE_LEGACY_KERAS``, ``KERAS_BACKEND``, ``KERAS_HOME``,
+            ``PYTHONPATH``...).
         probed: True when the interpreter had to be run to learn something.
         notes: facts that could not be collected, in plain words.
     """
@@ -420,7 +423,10 @@ class Verdict:
 
 @dataclass(frozen=True)
 class CheckItem:
-    """A line of the doctor report: what was checked and how it went (``ok``/``warning``/``error``)."""
+    """A line of the doctor report: what was checked and how it went.
+
+    ``status`` is ``ok``, ``warning`` or ``error``.
+    """
 
     name: str
     status: str

@@ -1,0 +1,1 @@
+"""Renderers: terminal report (rich) and the JSON envelope."""

@@ -1,0 +1,182 @@
+"""The doctor-style terminal report (rich, imported only here).
+
+Readable at 80 columns; colour only on a terminal; ``NO_COLOR`` honoured by the caller.
+Everything that comes from a model file or an environment is escaped, so a layer
+named ``[bold]`` prints as text.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TextIO
+
+from envdoctor.types import Environment, Finding, ModelInfo, Report, Severity
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+MARK = {"ok": "✓", "warning": "!", "error": "✗", "info": "•"}
+STYLE = {"ok": "green", "warning": "yellow", "error": "red", "info": "cyan"}
+STACK = ("tensorflow", "keras", "tf-keras", "numpy", "jax", "torch", "h5py", "protobuf")
+
+
+def _console(out: TextIO, color: bool) -> Console:
+    from rich.console import Console
+
+    return Console(
+        file=out,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        highlight=False,
+        emoji=False,
+        width=None if color else 80,
+    )
+
+
+def _e(text: object) -> str:
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
+def describe_env(env: Environment) -> str:
+    """One line naming an environment's Python and ML stack, e.g. ``Python 3.11.7 (venv) ...``."""
+    parts = []
+    tf = next(
+        (env.version_of(n) for n in ("tensorflow", "tensorflow-cpu", "tensorflow-gpu",
+                                     "tensorflow-intel", "tensorflow-macos", "tf-nightly")
+         if env.version_of(n)),
+        None,
+    )
+    if tf:
+        parts.append(f"tensorflow {tf}")
+    for name in STACK[1:]:
+        version = env.version_of(name)
+        if version:
+            parts.append(f"{name} {version}")
+    stack = ", ".join(parts) if parts else "no TensorFlow/Keras installed"
+    version = env.python_version or "?"
+    return f"Python {version} ({env.kind}) — {stack}; Keras backend {env.keras_backend}"
+
+
+def _model_lines(info: ModelInfo) -> list[str]:
+    lines = [f"[bold]{_e(info.path)}[/bold]", f"  {_e(info.summary)}"]
+    facts: list[tuple[str, str]] = []
+    if info.keras_version:
+        facts.append(("saved by Keras", info.keras_version))
+    if info.tensorflow_version:
+        facts.append(("saved by TensorFlow", info.tensorflow_version))
+    if info.backend:
+        facts.append(("backend", info.backend))
+    if info.date_saved:
+        facts.append(("date saved", info.date_saved))
+    if info.dialect.value != "unknown":
+        facts.append(("config dialect", info.dialect.value))
+    if info.model_class:
+        mod = f" ({info.model_module})" if info.model_module else ""
+        facts.append(("model class", info.model_class + mod))
+    if info.layers:
+        facts.append(("layers", str(len(info.layers))))
+    for spec in info.inputs:
+        shape = "(" + ", ".join("None" if d is None else str(d) for d in spec.shape) + ")"
+        facts.append((f"input {spec.name or '?'}", f"{shape} {spec.dtype or '?'}"))
+    if info.dtype_policy:
+        facts.append(("dtype policy", info.dtype_policy))
+    for obj in info.custom_objects:
+        reg = f" registered as {obj.registered_name}" if obj.registered_name else ""
+        facts.append((f"custom {obj.kind}", f"{obj.class_name} (module {obj.module}){reg}"))
+    for lam in info.lambdas:
+        kind = "Python bytecode" if lam.has_bytecode else f"function {lam.function_name or '?'}"
+        facts.append(("Lambda", f"{lam.layer}: {kind}"))
+    for sec in info.security:
+        facts.append(("runs/reads on load", f"{sec.kind} at {sec.where}: {sec.detail}"))
+    if info.weights_member:
+        size = f" ({info.weights_bytes:,} bytes)" if info.weights_bytes is not None else ""
+        facts.append(("weights", info.weights_member + size))
+    if info.savedmodel:
+        sm = info.savedmodel
+        for mg in sm.meta_graphs:
+            sigs = ", ".join(s.key for s in mg.signatures) or "none"
+            facts.append((
+                "meta graph",
+                f"tags {','.join(mg.tags) or '-'}; TF {mg.tensorflow_version or '?'}; "
+                f"{len(mg.ops)} ops; producer {mg.producer}; signatures {sigs}",
+            ))
+        facts.append(("keras_metadata.pb", "yes" if sm.has_keras_metadata else "no"))
+        facts.append(("fingerprint.pb", "yes" if sm.has_fingerprint else "no"))
+    if info.sidecar:
+        py = info.sidecar.python_version or "not stated"
+        facts.append(("files beside it", f"{', '.join(info.sidecar.files)} (Python {py})"))
+    if info.needs:
+        facts.append(("to load it", info.needs))
+    lines.extend(f"  [dim]{_e(k)}:[/dim] {_e(v)}" for k, v in facts)
+    lines.extend(f"  [dim]note:[/dim] {_e(n)}" for n in info.notes)
+    return lines
+
+
+def render_inspect(info: ModelInfo, out: TextIO, *, color: bool) -> None:
+    """Print what a model is and records (``envdoctor inspect``)."""
+    console = _console(out, color)
+    for line in _model_lines(info):
+        console.print(line)
+
+
+def _finding_lines(f: Finding) -> list[str]:
+    sev = f.severity.value
+    lines = [f"[{STYLE[sev]}]{MARK[sev]} {f.code}[/{STYLE[sev]}] [bold]{_e(f.title)}[/bold]"]
+    if f.detail:
+        lines.append(f"    {_e(f.detail)}")
+    for label, value in f.evidence:
+        lines.append(f"    [dim]{_e(label)}:[/dim] {_e(value)}")
+    for fix in f.fixes:
+        label = {"command": "run", "env": "set", "python": "python", "r": "R", "note": "note"}.get(
+            fix.kind, fix.kind
+        )
+        desc = f"  [dim]# {_e(fix.description)}[/dim]" if fix.description else ""
+        lines.append(f"    [bold]fix[/bold] ({label}): {_e(fix.text)}{desc}")
+    if f.source:
+        lines.append(f"    [dim]source: {_e(f.source)}[/dim]")
+    return lines
+
+
+def render_check(report: Report, out: TextIO, *, color: bool) -> None:
+    """Print the doctor report of ``envdoctor check``.
+
+    Layout: the environment, each model, one ✓/!/✗ line per section, then every finding
+    with its evidence, fixes and source, then one verdict line per model.
+    """
+    console = _console(out, color)
+    for env in report.environments:
+        console.print(f"[bold]Python environment[/bold] {_e(env.python)}")
+        console.print(f"  {_e(describe_env(env))}")
+        for note in env.notes:
+            console.print(f"  [dim]note:[/dim] {_e(note)}")
+    for info in report.models:
+        console.print()
+        for line in _model_lines(info):
+            console.print(line)
+    console.print()
+    for item in report.checked:
+        style = STYLE[item.status]
+        mark = f"[{style}]\\[{MARK[item.status]}][/{style}]"
+        console.print(f"{mark} {_e(item.name)}: {_e(item.summary)}")
+    shown = list(report.findings)
+    if shown:
+        console.print()
+    for f in shown:
+        for line in _finding_lines(f):
+            console.print(line)
+        console.print()
+    errors = sum(1 for f in report.findings if f.severity is Severity.ERROR)
+    warnings = sum(1 for f in report.findings if f.severity is Severity.WARNING)
+    for v in report.verdicts:
+        what = v.model or "this environment"
+        if v.status == "error":
+            text = f"[red]✗ {_e(what)} will NOT load or run here[/red] ({', '.join(v.codes)})"
+        elif v.status == "warning":
+            codes = ", ".join(v.codes)
+            text = f"[yellow]! {_e(what)} should load, with warnings[/yellow] ({codes})"
+        else:
+            text = f"[green]✓ {_e(what)} should load and run here[/green]"
+        console.print(text)
+    console.print(f"[dim]{errors} error(s), {warnings} warning(s).[/dim]")

@@ -1,0 +1,75 @@
+"""The versioned JSON envelope (``--format json``).
+
+One object on stdout, keys sorted, no colour, no progress text. ``schema_version``
+changes only when a key is removed or changes meaning; keys may be added.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from enum import Enum
+from typing import Any
+
+from envdoctor import __version__
+from envdoctor.types import Report
+
+SCHEMA_VERSION = "1"
+"""Version of the JSON envelope; see README "JSON contract"."""
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Turn dataclasses, enums, tuples and dicts into plain JSON values.
+
+    Args:
+        obj: any value built from envdoctor's types.
+
+    Returns:
+        The same data as dicts, lists, strings, numbers, booleans and None.
+    """
+    if isinstance(obj, Enum):
+        return obj.value
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
+def envelope(report: Report, command: str) -> dict[str, Any]:
+    """Build the JSON envelope for a report.
+
+    Args:
+        report: the pipeline's result.
+        command: the subcommand that produced it (``"check"``, ``"inspect"``).
+
+    Returns:
+        A dict with ``schema_version``, ``envdoctor_version``, ``command``, ``models``,
+        ``environments``, ``findings``, ``verdicts``, ``checked`` and ``summary``
+        (counts of findings per severity and the overall ``status``).
+    """
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for finding in report.findings:
+        counts[finding.severity.value] += 1
+    worst = report.worst()
+    status = "ok"
+    if worst is not None and worst.value in ("error", "warning"):
+        status = worst.value
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "envdoctor_version": __version__,
+        "command": command,
+        "models": to_jsonable(report.models),
+        "environments": to_jsonable(report.environments),
+        "findings": to_jsonable(report.findings),
+        "verdicts": to_jsonable(report.verdicts),
+        "checked": to_jsonable(report.checked),
+        "summary": {"status": status, "counts": counts},
+    }
+
+
+def dumps(report: Report, command: str) -> str:
+    """Serialize :func:`envelope` with sorted keys and a trailing newline."""
+    return json.dumps(envelope(report, command), sort_keys=True, indent=2) + "\n"
