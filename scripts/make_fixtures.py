@@ -350,58 +350,94 @@ def fixture_models(fixture_dirs: Iterable[Path]) -> list[Path]:
     return found
 
 
+def _real_load(
+    python: Path, env: dict[str, str], models: list[str], extra_args: list[str]
+) -> dict[str, Any]:
+    """Run real_load.py once with ``python``; return its parsed JSON report."""
+    result = subprocess.run(
+        [str(python), str(REAL_LOAD_SCRIPT), *extra_args, *models],
+        env=env,
+        cwd=str(REPO_ROOT),
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0 or not result.stdout.strip():
+        raise FixtureError(f"real_load.py failed with {python}:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout)
+
+
 def run_truth(
     specs: list[dict[str, Any]], pythons: dict[str, Path], isolation: str
 ) -> dict[str, dict[str, Any]]:
-    """Run real_load.py in each env against all fixtures; save and return results."""
+    """Run real_load.py in each env against all fixtures; save and return results.
+
+    Two passes per environment, both with default ``load_model`` arguments:
+
+    1. every fixture, with no custom-layer module importable (what a user
+       without the model's code gets) -> ``tests/live/ground_truth_<env>.json``;
+    2. the ``custom.*`` fixtures again with ``tests/fixtures/custom_layers``
+       on ``PYTHONPATH`` and ``--preload envdoctor_fixture_layers`` (a user who
+       imports the module) -> ``tests/live/ground_truth_<env>_custom_preloaded.json``;
+       these rows are labelled ``[+import]`` and merged into the returned results.
+    """
     fixture_dirs = [
         p for p in sorted(FIXTURES_DIR.iterdir()) if p.is_dir() and (p / "SAVED_WITH.json").exists()
     ]
-    models = [str(p.relative_to(REPO_ROOT)) for p in fixture_models(fixture_dirs)]
+    paths = fixture_models(fixture_dirs)
+    models = [str(p.relative_to(REPO_ROOT)) for p in paths]
+    custom = [str(p.relative_to(REPO_ROOT)) for p in paths if p.name.startswith("custom.")]
     LIVE_DIR.mkdir(parents=True, exist_ok=True)
     outputs: dict[str, dict[str, Any]] = {}
     for spec in specs:
         name = spec["name"]
-        env = child_env(spec)
-        env.pop("PYTHONPATH", None)  # a real user has no custom layer module on the path
         log(f"real-load of {len(models)} fixtures in {name}")
         started = time.monotonic()
-        result = subprocess.run(
-            [str(pythons[name]), str(REAL_LOAD_SCRIPT), "--isolation", isolation, *models],
-            env=env,
-            cwd=str(REPO_ROOT),
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0 or not result.stdout.strip():
-            raise FixtureError(f"real_load.py failed in {name}:\n{result.stderr[-4000:]}")
-        data = json.loads(result.stdout)
+        env = child_env(spec)
+        env.pop("PYTHONPATH", None)  # a plain user has no custom layer module on the path
+        data = _real_load(pythons[name], env, models, ["--isolation", isolation])
         data["env_name"] = name
         (LIVE_DIR / f"ground_truth_{name}.json").write_text(
             json.dumps(data, indent=2) + "\n", encoding="utf-8"
         )
+        preload_args = ["--isolation", isolation, "--preload", "envdoctor_fixture_layers"]
+        extra = _real_load(pythons[name], child_env(spec), custom, preload_args)
+        extra["env_name"] = name
+        (LIVE_DIR / f"ground_truth_{name}_custom_preloaded.json").write_text(
+            json.dumps(extra, indent=2) + "\n", encoding="utf-8"
+        )
+        for item in extra["results"]:
+            data["results"].append({**item, "model": item["model"] + " [+import]"})
         log(f"real-load in {name} took {time.monotonic() - started:.1f}s")
         outputs[name] = data
     return outputs
 
 
-def _cell(result: dict[str, Any] | None) -> str:
-    """Format one ground-truth table cell."""
-    if result is None:
-        return "-"
-    if result.get("predicted"):
-        return "OK"
+def normalize_error(result: dict[str, Any]) -> str:
+    """Return ``stage error_type: first line`` with run-specific details removed.
+
+    The model path, memory addresses, layer names and appended configs are
+    replaced so equal failures in different fixtures compare equal.
+    """
     first = (result.get("error_head") or result.get("error") or "").strip().splitlines()
     message = first[0] if first else ""
-    message = message.replace("|", "\\|")
-    if len(message) > 140:
-        message = message[:137] + "..."
-    status = "loaded, predict failed" if result.get("loaded") else "FAIL"
-    return f"{status} ({result.get('stage')}) {result.get('error_type')}: {message}"
+    model = str(result.get("model") or "").replace(" [+import]", "")
+    if model:
+        message = message.replace(model, "<path>")
+    message = re.sub(r"0x[0-9a-f]+", "0x...", message)
+    message = re.sub(r"(using config=|Full object config: ).*", r"\1...", message)
+    message = re.sub(r"'(dense|input_layer|input|lstm|scale|lambda)(_\d+)?'", r"'\1_N'", message)
+    if len(message) > 220:
+        message = message[:217] + "..."
+    return f"[{result.get('stage')}] {result.get('error_type')}: {message}"
 
 
 def truth_table(outputs: dict[str, dict[str, Any]]) -> str:
-    """Return a Markdown table: rows = fixture files, columns = loading envs."""
+    """Return Markdown: a fixture x env table of codes, then the code legend.
+
+    ``OK`` means loaded and predicted (``OK (sig)``: only through the
+    SavedModel serving signature); ``E<n>`` refers to a normalised
+    ``[stage] ErrorType: first line of the message`` in the legend below.
+    """
     env_names = list(outputs)
     by_env: dict[str, dict[str, dict[str, Any]]] = {
         env: {r["model"]: r for r in data["results"]} for env, data in outputs.items()
@@ -411,14 +447,42 @@ def truth_table(outputs: dict[str, dict[str, Any]]) -> str:
         for model in by_env[env]:
             if model not in models:
                 models.append(model)
+    codes: dict[str, str] = {}
     lines = [
         "| fixture | " + " | ".join(env_names) + " |",
         "|---|" + "---|" * len(env_names),
     ]
     for model in models:
+        cells = []
+        for env in env_names:
+            result = by_env[env].get(model)
+            if result is None:
+                cells.append("-")
+            elif result.get("predicted"):
+                via_signature = result.get("predict_via") != "model.predict"
+                cells.append("OK (sig)" if via_signature else "OK")
+            else:
+                key = normalize_error(result)
+                code = codes.setdefault(key, f"E{len(codes) + 1}")
+                if result.get("loaded"):
+                    code += " (loaded)"
+                retry = result.get("retry_compile_false") or {}
+                if retry.get("loaded"):
+                    code += " (cf)"
+                cells.append(code)
         label = model.replace("tests/fixtures/", "")
-        cells = [_cell(by_env[env].get(model)) for env in env_names]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(
+        "OK = loaded and model.predict ran; OK (sig) = load_model returned a plain"
+        " SavedModel object (no .inputs), which ran only through"
+        " signatures['serving_default']; E<n> (loaded) = loaded but the forward pass"
+        " failed; (cf) = the default load failed but load_model(path, compile=False) works;"
+        " [+import] = the custom-layer module was imported before loading"
+    )
+    lines.append("")
+    for key, code in codes.items():
+        lines.append(f"- {code}: {key.replace('|', '/')}")
     return "\n".join(lines)
 
 

@@ -2,20 +2,24 @@
 
 Run it with the Python of the environment under test::
 
-    <env python> scripts/real_load.py [--timeout S] [--isolation fork|subprocess] MODEL [MODEL ...]
+    <env python> scripts/real_load.py [--timeout S] [--isolation fork|subprocess]
+                                      [--preload MODULE ...] MODEL [MODEL ...]
 
 It prints exactly ONE JSON object on stdout (everything else goes to stderr)::
 
     {"python": "3.11.7", "executable": ..., "platform": ..., "env": {...},
      "versions": {"tensorflow": ..., "keras": ..., ...},
-     "loader": "tf.keras.models.load_model" | "keras.saving.load_model" | null,
+     "loader": "tf.keras.models.load_model" | "keras.saving.load_model",
      "framework_error": null | "...", "isolation": "fork" | "subprocess",
+     "preload": [module, ...],
      "results": [{"model": path, "loader": ..., "loaded": bool, "predicted": bool,
                   "stage": "import"|"load"|"predict"|"timeout"|"crash"|null,
                   "error_type": str|null, "error": str|null,
                   "error_head": str|null, "seconds": float,
                   "object_type": str|null, "predict_via": str|null,
-                  "output_shapes": list|null, "isolation": str, "note": str|null}, ...]}
+                  "output_shapes": list|null, "isolation": str, "note": str|null,
+                  "retry_compile_false": null | {"loaded": bool, "error_type": ...,
+                                                 "error_head": ...}}, ...]}
 
 Semantics, chosen to mirror what a user of the environment would do:
 
@@ -37,6 +41,12 @@ Semantics, chosen to mirror what a user of the environment would do:
   without ``.inputs`` (e.g. a SavedModel revived as a plain trackable) is
   called through its ``serving_default`` signature if it has one; otherwise
   the result says so (``error_type == "NoForwardPass"``).
+* When the default load fails, the child also tries
+  ``load_model(path, compile=False)`` and reports the outcome under
+  ``retry_compile_false`` (informational; ``loaded`` never depends on it).
+* ``--preload MODULE`` imports extra modules after the framework (default:
+  none), e.g. to check whether a custom-layer model loads once the user's
+  module is imported.  A failing preload counts as ``stage == "import"``.
 * ``stage`` is where it stopped: ``null`` means loaded and predicted.
   ``error`` holds the last ~2000 characters of the exception message and
   ``error_head`` its first ~500 (Keras likes to append whole configs).
@@ -48,6 +58,7 @@ Python 3.9+.
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.metadata
 import importlib.util
 import json
@@ -59,6 +70,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from typing import Any, Callable
 
 VERSION_DISTS = (
@@ -98,15 +110,23 @@ def loader_name() -> str:
     return TF_LOADER if importlib.util.find_spec("tensorflow") is not None else KERAS_LOADER
 
 
-def import_loader(name: str) -> Callable[..., Any]:
-    """Import the framework and return the ``load_model`` function for ``name``."""
+def import_loader(name: str, preload: Sequence[str] = ()) -> Callable[..., Any]:
+    """Import the framework and return the ``load_model`` function for ``name``.
+
+    Modules named in ``preload`` (e.g. a module registering custom layers)
+    are imported afterwards, as a user's own code would.
+    """
     if name == TF_LOADER:
         import tensorflow as tf
 
-        return tf.keras.models.load_model
-    import keras
+        loader = tf.keras.models.load_model
+    else:
+        import keras
 
-    return keras.saving.load_model
+        loader = keras.saving.load_model
+    for module in preload:
+        importlib.import_module(module)
+    return loader
 
 
 def exception_fields(exc: BaseException) -> dict[str, str]:
@@ -142,6 +162,7 @@ def new_result(model: str, loader: str | None, isolation: str) -> dict[str, Any]
         "output_shapes": None,
         "isolation": isolation,
         "note": None,
+        "retry_compile_false": None,
     }
 
 
@@ -232,6 +253,7 @@ def load_and_predict(loader: Callable[..., Any], model_path: str, result: dict[s
         model = loader(model_path)
     except Exception as exc:
         result.update(exception_fields(exc))
+        result["retry_compile_false"] = retry_compile_false(loader, model_path)
         return
     result["loaded"] = True
     cls = type(model)
@@ -244,6 +266,25 @@ def load_and_predict(loader: Callable[..., Any], model_path: str, result: dict[s
         return
     result["predicted"] = True
     result["stage"] = None
+
+
+def retry_compile_false(loader: Callable[..., Any], model_path: str) -> dict[str, Any]:
+    """Try ``load_model(path, compile=False)`` after a failed default load.
+
+    Informational only (the main result always reflects the default call):
+    it tells whether the failure was confined to restoring the training
+    configuration (loss/metrics/optimizer), a common Keras 2 -> 3 issue.
+    """
+    try:
+        loader(model_path, compile=False)
+    except Exception as exc:
+        fields = exception_fields(exc)
+        return {
+            "loaded": False,
+            "error_type": fields["error_type"],
+            "error_head": fields["error_head"],
+        }
+    return {"loaded": True, "error_type": None, "error_head": None}
 
 
 # ---------------------------------------------------------------- isolation
@@ -318,11 +359,15 @@ def run_forked(
     return result
 
 
-def run_subprocess(name: str | None, model_path: str, timeout: float) -> dict[str, Any]:
+def run_subprocess(
+    name: str | None, model_path: str, timeout: float, preload: Sequence[str] = ()
+) -> dict[str, Any]:
     """Load one model in a fresh interpreter (``--child``); return its result."""
     result = new_result(model_path, name, "subprocess")
     started = time.monotonic()
     cmd = [sys.executable, os.path.abspath(__file__), "--child", model_path]
+    for module in preload:
+        cmd += ["--preload", module]
     try:
         proc = subprocess.run(
             cmd, stdout=subprocess.PIPE, stderr=None, timeout=timeout, check=False
@@ -353,13 +398,13 @@ def run_subprocess(name: str | None, model_path: str, timeout: float) -> dict[st
     return child
 
 
-def child_main(model_path: str, out: Any) -> int:
+def child_main(model_path: str, out: Any, preload: Sequence[str] = ()) -> int:
     """``--child`` mode: import the framework, load one model, print its result."""
     name = loader_name()
     result = new_result(model_path, name, "subprocess")
     started = time.monotonic()
     try:
-        loader = import_loader(name)
+        loader = import_loader(name, preload)
     except Exception as exc:
         result.update(stage="import", **exception_fields(exc))
     else:
@@ -384,6 +429,13 @@ def main(argv: list[str] | None = None) -> int:
         default="fork" if hasattr(os, "fork") else "subprocess",
         help="fork a child per model (default) or start a fresh interpreter per model",
     )
+    parser.add_argument(
+        "--preload",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE after the framework (e.g. one registering custom layers)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -393,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)
 
     if args.child:
-        return child_main(args.models[0], out)
+        return child_main(args.models[0], out, args.preload)
 
     report: dict[str, Any] = {
         "python": platform.python_version(),
@@ -408,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         "framework_error": None,
         "framework_import_seconds": None,
         "isolation": args.isolation,
+        "preload": args.preload,
         "results": [],
     }
     name = loader_name()
@@ -417,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.isolation == "fork":
         started = time.monotonic()
         try:
-            loader = import_loader(name)
+            loader = import_loader(name, args.preload)
         except Exception as exc:
             import_error = exception_fields(exc)
             report["framework_error"] = f"{import_error['error_type']}: {import_error['error']}"
@@ -436,10 +489,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"real_load: fork {first} for {model_path}; retrying in a subprocess",
                     file=sys.stderr,
                 )
-                result = run_subprocess(name, model_path, args.timeout)
+                result = run_subprocess(name, model_path, args.timeout, args.preload)
                 result["isolation"] = f"subprocess (fallback after fork {first})"
         else:
-            result = run_subprocess(name, model_path, args.timeout)
+            result = run_subprocess(name, model_path, args.timeout, args.preload)
         results.append(result)
         status = (
             "predicted" if result["predicted"] else f"{result['stage']}: {result['error_type']}"

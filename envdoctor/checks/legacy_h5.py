@@ -1,0 +1,179 @@
+"""Legacy HDF5 (``.h5``) models under Keras 3: ED105 and ED109.
+
+Keras 3 reads legacy ``.h5`` through ``keras/src/legacy/saving/legacy_h5_format.py``,
+converting Keras 2 configs best effort.  What fails was established by really loading
+tf.keras 2.13/2.15, tf-keras 2.21 and Keras 3.3/3.15 files in Keras 3.3.3 and 3.15.1
+(``tests/live/ground_truth_*.json``; rows in ``knowledge/keras.json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Optional
+
+from envdoctor import fixes
+from envdoctor.checks import rawconfig
+from envdoctor.checks.runtime import effective_keras, finding, runtime_evidence, saver_generation
+from envdoctor.knowledge import tables
+from envdoctor.knowledge.versions import major
+from envdoctor.types import Environment, Finding, Fix, ModelFormat, ModelInfo, Severity
+
+FULL_NAMES = {
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "mape": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error",
+    "kld": "kl_divergence",
+    "bce": "binary_crossentropy",
+}
+"""The full Keras loss names behind the aliases (``keras/src/losses/__init__.py``)."""
+
+
+def check_legacy_h5_in_keras3(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
+    """ED105: a Keras 1/2 legacy ``.h5`` loaded by Keras 3.
+
+    Error for what is known to fail (Keras 1 configs; Keras 2 recurrent layers; Keras 2
+    mixed-precision policies), otherwise a warning (best-effort conversion).
+
+    Sources: keras.json ``legacy_h5_keras1``, ``legacy_h5_keras2_rnn``,
+    ``legacy_h5_keras2_mixed_policy``.
+    """
+    if model is None or model.format is not ModelFormat.KERAS_H5:
+        return
+    rt = effective_keras(env)
+    gen = saver_generation(model)
+    if rt.generation != 3 or gen == 3:
+        return
+    reasons: list[tuple[str, str]] = []
+    keras1 = gen == 1 or (gen is None and major(model.keras_version) in (None, 1))
+    if keras1:
+        fact = tables.keras_fact("legacy_h5_keras1")
+        reasons.append(
+            (
+                f"Keras 1 config (keras_version {model.keras_version or 'absent'}): {fact['text']}",
+                fact["source"],
+            )
+        )
+    rnn_fact = tables.keras_fact("legacy_h5_keras2_rnn")
+    rnns = sorted({x.class_name for x in model.layers if x.class_name in rnn_fact["value"]})
+    if rnns and not keras1:
+        reasons.append(
+            (
+                f"Keras 2 recurrent layer config ({', '.join(rnns)}): {rnn_fact['text']}",
+                rnn_fact["source"],
+            )
+        )
+    if (model.dtype_policy or "").startswith("mixed_") and not keras1:
+        fact = tables.keras_fact("legacy_h5_keras2_mixed_policy")
+        reasons.append(
+            (f"Keras 2 mixed-precision policy {model.dtype_policy}: {fact['text']}", fact["source"])
+        )
+    evidence = (
+        ("saved by", f"Keras {model.keras_version or 'unknown (Keras 1)'}"),
+    ) + runtime_evidence(rt)
+    alt = _keras2_fixes(env, model)
+    if reasons:
+        yield finding(
+            "ED105",
+            Severity.ERROR,
+            f"{rt.label()} converts Keras 1/2 .h5 configs only in part; this file fails: "
+            + "; ".join(r for r, _ in reasons)
+            + ".",
+            evidence=evidence,
+            fixes=alt,
+            source="; ".join(dict.fromkeys(s for _, s in reasons)),
+        )
+        return
+    yield finding(
+        "ED105",
+        Severity.WARNING,
+        f"{model.path} is a Keras {model.keras_version} .h5 file; {rt.label()} converts Keras 2 "
+        "configs best effort (plain Dense/Conv models usually load; renamed arguments and "
+        "policies may not). Verify with `envdoctor verify`.",
+        evidence=evidence,
+        fixes=alt,
+        source=tables.keras_fact("legacy_h5_keras1")["source"],
+    )
+
+
+def _keras2_fixes(env: Environment, model: ModelInfo) -> list[Fix]:
+    rt = effective_keras(env)
+    out: list[Fix] = []
+    req = fixes.tf_keras_requirement(rt.tensorflow)
+    if rt.tensorflow and req and rt.backend == "tensorflow":
+        if not env.version_of("tf-keras"):
+            out.append(fixes.install_command(env, req))
+        out += fixes.env_fix("TF_USE_LEGACY_KERAS", "1")
+    else:
+        out.append(
+            fixes.note(
+                f"load {model.path} in an environment with Keras 2 (TensorFlow <= 2.15, or tf-keras "
+                "with TF_USE_LEGACY_KERAS=1), then re-save it with model.save('model.keras') from "
+                "Keras 3 after rebuilding"
+            )
+        )
+    return out
+
+
+def training_losses(model: ModelInfo) -> Optional[tuple[str, ...]]:
+    """Return the loss identifiers of a legacy ``.h5`` ``training_config``, None when unknown.
+
+    Reads one HDF5 attribute (bounded, :mod:`envdoctor.checks.rawconfig`); nothing runs.
+    """
+    config = rawconfig.training_config(model)
+    if config is None:
+        return None
+    names: list[str] = []
+    stack: list[object] = [config.get("loss")]
+    while stack and len(names) < 256:
+        item = stack.pop()
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, dict) and item.get("class_name") == "function":
+            if isinstance(item.get("config"), str):
+                names.append(str(item["config"]))
+        elif isinstance(item, dict) and "class_name" not in item:
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return tuple(names)
+
+
+def check_h5_loss_alias(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
+    """ED109: Keras 3 cannot compile a legacy ``.h5`` whose loss is an alias such as ``"mse"``.
+
+    Source: keras.json ``legacy_h5_loss_aliases`` (ground truth: every compiled ``.h5``
+    fixture with ``loss="mse"`` fails in Keras 3.3.3 and 3.15.1; ``compile=False`` loads).
+    """
+    if model is None or model.format is not ModelFormat.KERAS_H5:
+        return
+    rt = effective_keras(env)
+    if rt.generation != 3:
+        return
+    fact = tables.keras_fact("legacy_h5_loss_aliases")
+    losses = training_losses(model)
+    if not losses:
+        return
+    bad = sorted({x for x in losses if x in fact["value"]})
+    if not bad:
+        return
+    yield finding(
+        "ED109",
+        Severity.ERROR,
+        f"The training config of {model.path} names the loss {', '.join(repr(b) for b in bad)}; "
+        f"{rt.label()} cannot resolve that alias when load_model compiles a legacy .h5 "
+        f"({fact['text']}). Loading without compiling works.",
+        evidence=(("loss", ", ".join(losses)),) + runtime_evidence(rt),
+        fixes=(
+            fixes.python_fix(
+                f'model = keras.saving.load_model("{model.path}", compile=False)',
+                "load for inference; compile again with the full loss name if training",
+            ),
+            fixes.r_fix(f'model <- keras3::load_model("{model.path}", compile = FALSE)'),
+            fixes.note(
+                "to train again, compile with the full name: "
+                + ", ".join(f"{b} -> {FULL_NAMES.get(b.lower(), b)}" for b in bad)
+            ),
+        ),
+        source=fact["source"],
+    )

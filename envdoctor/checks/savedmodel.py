@@ -1,0 +1,177 @@
+"""SavedModel graph facts: add-on ops (ED501), producer (ED502), TF 1.x (ED503), no Keras
+metadata (ED504).
+
+Sources: compat-facts §1.5 (``Op type not registered``; GraphDef producer versions 1645 in
+TF 2.15.0, 1766 in TF 2.16.2), ``knowledge/addon_ops.json``, ``knowledge/keras.json``
+``keras2_savedmodel_without_metadata``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Optional
+
+from envdoctor import fixes
+from envdoctor.checks.runtime import effective_keras, finding, tensorflow_version
+from envdoctor.knowledge import tables
+from envdoctor.knowledge.versions import key, major, minor
+from envdoctor.types import Environment, Finding, Fix, ModelFormat, ModelInfo, Severity
+
+
+def _ops(model: ModelInfo) -> list[str]:
+    if model.savedmodel is None:
+        return []
+    return sorted({op for mg in model.savedmodel.meta_graphs for op in mg.ops})
+
+
+def check_addon_ops(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
+    """ED501: the graph uses ops registered by an add-on library that is missing (or built
+    for another TensorFlow minor).
+    """
+    if model is None or model.format is not ModelFormat.SAVEDMODEL:
+        return
+    by_dist: dict[str, list[str]] = {}
+    sources: dict[str, str] = {}
+    for op in _ops(model):
+        hit = tables.addon_for_op(op)
+        if hit:
+            by_dist.setdefault(hit[0], []).append(op)
+            sources[hit[0]] = hit[1]
+    tf = tensorflow_version(env)
+    for dist, ops in sorted(by_dist.items()):
+        info = tables.addon_distribution(dist)
+        installed = env.version_of(dist)
+        pinned = info["pin"] == "tf_minor" and tf
+        if installed and (not pinned or minor(installed) == minor(tf)):
+            yield finding(
+                "ED501",
+                Severity.INFO,
+                f"The graph uses {dist} ops ({', '.join(ops[:8])}); {dist} {installed} is installed: "
+                f"`import {info['module']}` before tf.saved_model.load.",
+                evidence=(("ops", ", ".join(ops)), (dist, installed)),
+                fixes=(fixes.python_fix(f"import {info['module']}", "registers the ops"),),
+                source=sources[dist],
+            )
+            continue
+        req = f"{dist}=={minor(tf)}.*" if pinned else dist
+        fix_list: list[Fix] = [fixes.install_command(env, req)]
+        if not pinned:
+            fix_list.append(
+                fixes.note(
+                    f"pick the {dist} release built for TensorFlow {tf or '(none installed)'}"
+                )
+            )
+        fix_list.append(
+            fixes.python_fix(f"import {info['module']}", "before loading the SavedModel")
+        )
+        state = (
+            f"{dist} {installed} is built for another TensorFlow"
+            if installed
+            else f"{dist} is not installed"
+        )
+        yield finding(
+            "ED501",
+            Severity.ERROR,
+            f"The graph uses ops that TensorFlow does not register ({', '.join(ops[:8])}"
+            f"{'...' if len(ops) > 8 else ''}) and {state}: loading or serving fails with "
+            f"\"Op type not registered '{ops[0]}' in binary\".",
+            evidence=(("ops", ", ".join(ops)), ("tensorflow", tf or "not installed")),
+            fixes=fix_list,
+            source=sources[dist],
+        )
+
+
+def check_producer(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
+    """ED502: the SavedModel comes from a newer TensorFlow than the installed one."""
+    if model is None or model.format is not ModelFormat.SAVEDMODEL or model.savedmodel is None:
+        return
+    tf = tensorflow_version(env)
+    if not tf:
+        return
+    rel = tables.tf_release(tf)
+    saved_tf = model.tensorflow_version
+    producers = [mg.producer for mg in model.savedmodel.meta_graphs if mg.producer is not None]
+    reasons = []
+    if rel and rel.graph_def_version and producers and max(producers) > rel.graph_def_version:
+        reasons.append(
+            f"GraphDef producer {max(producers)} > {rel.graph_def_version} (TF {rel.minor})"
+        )
+    if saved_tf and key(saved_tf)[:2] > key(tf)[:2]:
+        reasons.append(f"written by TensorFlow {saved_tf}, newer than {tf}")
+    if not reasons:
+        return
+    target = minor(saved_tf) if saved_tf else None
+    yield finding(
+        "ED502",
+        Severity.WARNING,
+        "This SavedModel comes from a newer TensorFlow: " + "; ".join(reasons) + ". Ops added "
+        "since may be missing ('Op type not registered'); verify with `envdoctor verify`.",
+        evidence=(("saved with", saved_tf or "unknown"), ("tensorflow here", tf)),
+        fixes=[fixes.install_command(env, f"{fixes.tensorflow_dist(env)}=={target}.*")]
+        if target
+        else [],
+        source=rel.source if rel else tables.code_doc("ED502")["source"],
+    )
+
+
+def check_tf1(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
+    """ED503: a TensorFlow 1.x SavedModel (no Keras object graph)."""
+    if (
+        model is None
+        or model.format is not ModelFormat.SAVEDMODEL
+        or major(model.tensorflow_version) != 1
+    ):
+        return
+    yield finding(
+        "ED503",
+        Severity.WARNING,
+        f"Written by TensorFlow {model.tensorflow_version}: no Keras model inside; load it with "
+        "TensorFlow and call its signatures (TF 2 runs TF 1 graphs through tf.compat.v1).",
+        evidence=(("saved with", model.tensorflow_version or ""),),
+        fixes=(
+            fixes.python_fix(
+                f'm = tf.saved_model.load("{model.path}"); '
+                f'fn = m.signatures["{_first_signature(model)}"]'
+            ),
+            fixes.python_fix(
+                f'tf.compat.v1.saved_model.load(sess, ["serve"], "{model.path}")',
+                "TF 1 style, inside a tf.compat.v1.Session",
+            ),
+        ),
+    )
+
+
+def _first_signature(model: ModelInfo) -> str:
+    keys = [
+        s.key
+        for mg in (model.savedmodel.meta_graphs if model.savedmodel else ())
+        for s in mg.signatures
+        if not s.key.startswith("__")
+    ]
+    return "serving_default" if not keys or "serving_default" in keys else keys[0]
+
+
+def check_no_keras_metadata(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
+    """ED504: Keras 2 ``load_model`` of a SavedModel without keras_metadata.pb returns a plain
+    TensorFlow object (loads; call its signatures).
+    """
+    if model is None or model.format is not ModelFormat.SAVEDMODEL or model.savedmodel is None:
+        return
+    if model.savedmodel.has_keras_metadata or effective_keras(env).generation != 2:
+        return
+    if major(model.tensorflow_version) == 1:
+        return
+    fact = tables.keras_fact("keras2_savedmodel_without_metadata")
+    sig = _first_signature(model)
+    yield finding(
+        "ED504",
+        Severity.INFO,
+        f"No keras_metadata.pb: {fact['text']} (here '{sig}'), not a Keras Model with predict().",
+        evidence=(("signature", sig),),
+        fixes=(
+            fixes.python_fix(
+                f'fn = tf.keras.models.load_model("{model.path}").signatures["{sig}"]'
+            ),
+        ),
+        source=fact["source"],
+    )

@@ -1,0 +1,265 @@
+"""Typed views of the knowledge data files.
+
+Each accessor reads :func:`envdoctor.knowledge.load` (cached) and returns plain values or
+small frozen dataclasses.  The ``source`` of every row travels with it so a finding can cite
+the rule it applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from envdoctor.knowledge import load
+from envdoctor.knowledge.versions import minor, parse, satisfies, satisfies_any
+
+
+@dataclass(frozen=True)
+class TFRelease:
+    """One TensorFlow minor release (patch-level differences already applied).
+
+    Attributes:
+        minor: ``"2.15"``.
+        latest: newest patch, e.g. ``"2.15.1"``.
+        python_min: oldest tested Python minor, e.g. ``"3.9"``.
+        python_max: newest tested Python minor, e.g. ``"3.11"``.
+        requires_python: the wheel's ``Requires-Python``.
+        keras: the wheel's Keras requirement.
+        keras_generation: 2 when tf.keras is Keras 2 by default, else 3.
+        numpy: the wheel's numpy specifier.
+        numpy_upper_bound_missing: True when the metadata lets NumPy 2 in although the build
+            is for NumPy 1 (2.10, 2.11, 2.14.0).
+        numpy2: True when built for NumPy 2 (2.18+).
+        protobuf: the wheel's protobuf specifier.
+        ml_dtypes: the wheel's ml-dtypes specifier, if any.
+        cuda: tested CUDA version.
+        cudnn: tested cuDNN version.
+        graph_def_version: ``TF_GRAPH_DEF_VERSION`` of the build, where known.
+        note: extra words.
+        source: where the row comes from.
+    """
+
+    minor: str
+    latest: str
+    python_min: str
+    python_max: str
+    requires_python: str
+    keras: str
+    keras_generation: int
+    numpy: str
+    numpy_upper_bound_missing: bool
+    numpy2: bool
+    protobuf: str
+    ml_dtypes: Optional[str]
+    cuda: str
+    cudnn: str
+    graph_def_version: Optional[int]
+    note: str
+    source: str
+
+    def python_tested(self, py: Optional[str]) -> Optional[bool]:
+        """Return whether Python ``py`` ("3.11" or "3.11.7") is in the tested range."""
+        v = parse(minor(py))
+        if v is None:
+            return None
+        lo, hi = parse(self.python_min), parse(self.python_max)
+        return bool(lo and hi and lo <= v <= hi)
+
+
+def _release(row: dict[str, Any], patch: Optional[str]) -> TFRelease:
+    merged = dict(row)
+    if patch and patch in row.get("patches", {}):
+        merged.update(row["patches"][patch])
+    lo, _, hi = str(merged["python_tested"]).partition("-")
+    return TFRelease(
+        minor=merged["minor"],
+        latest=merged["latest"],
+        python_min=lo,
+        python_max=hi or lo,
+        requires_python=merged["requires_python"],
+        keras=merged["keras"],
+        keras_generation=int(merged["keras_generation"]),
+        numpy=merged["numpy"],
+        numpy_upper_bound_missing=bool(merged["numpy_upper_bound_missing"]),
+        numpy2=bool(merged["numpy2"]),
+        protobuf=merged["protobuf"],
+        ml_dtypes=merged.get("ml_dtypes"),
+        cuda=merged["cuda"],
+        cudnn=merged["cudnn"],
+        graph_def_version=merged.get("graph_def_version"),
+        note=merged.get("note", ""),
+        source=merged["source"],
+    )
+
+
+def tf_releases() -> tuple[TFRelease, ...]:
+    """Return every known TensorFlow minor, oldest first."""
+    return tuple(_release(r, None) for r in load("tensorflow")["releases"])
+
+
+def tf_release(version: Optional[str]) -> Optional[TFRelease]:
+    """Return the row for the minor of ``version`` (``"2.15.1"`` -> 2.15), or None.
+
+    Patch-level differences (e.g. 2.14.0's uncapped numpy) are applied when ``version`` is
+    a full patch version listed in the row's ``patches``.
+    """
+    m = minor(version)
+    for row in load("tensorflow")["releases"]:
+        if row["minor"] == m:
+            return _release(row, version)
+    return None
+
+
+def tf_fact(name: str) -> dict[str, Any]:
+    """Return a top-level fact of ``tensorflow.json`` (e.g. ``"legacy_keras_env"``).
+
+    Raises:
+        KeyError: no such fact.
+    """
+    value = load("tensorflow")[name]
+    assert isinstance(value, dict)
+    return value
+
+
+def tf_distributions() -> tuple[str, ...]:
+    """Return the distribution names that provide ``import tensorflow``."""
+    return tuple(tf_fact("distributions")["value"])
+
+
+def keras_fact(name: str) -> dict[str, Any]:
+    """Return one entry of ``keras.json`` ``facts`` (each has a ``source``).
+
+    Raises:
+        KeyError: no such fact.
+    """
+    value = load("keras")["facts"][name]
+    assert isinstance(value, dict)
+    return value
+
+
+def keras_releases() -> tuple[str, ...]:
+    """Return every published Keras 3 version, oldest first."""
+    return tuple(load("keras")["releases_3"]["value"])
+
+
+def keras_requires_python(version: Optional[str]) -> Optional[str]:
+    """Return the ``Requires-Python`` of Keras ``version`` (Keras 3 only), or None."""
+    for row in load("keras")["requires_python"]:
+        if satisfies(version, row["keras"]):
+            return str(row["python"])
+    return None
+
+
+def keras_regressions() -> list[dict[str, Any]]:
+    """Return the known point-release regressions (see ``keras.json`` ``regressions``)."""
+    return list(load("keras")["regressions"])
+
+
+def tf_keras_release(tf_minor: Optional[str]) -> Optional[dict[str, Any]]:
+    """Return the tf-keras row for a TensorFlow minor (``"2.16"``), or None."""
+    for row in load("tf_keras")["releases"]:
+        if row["minor"] == tf_minor:
+            return dict(row)
+    return None
+
+
+def tf_keras_rule_source() -> str:
+    """Return the source of the rule "tf-keras X.Y pins tensorflow X.Y"."""
+    return str(load("tf_keras")["rule"]["source"])
+
+
+def advisories(version: Optional[str], model_loading_only: bool = True) -> list[dict[str, Any]]:
+    """Return the Keras advisories whose affected ranges contain ``version``.
+
+    Args:
+        version: an installed keras version.
+        model_loading_only: keep only advisories that loading a model can trigger.
+    """
+    found = []
+    for row in load("advisories")["advisories"]:
+        if model_loading_only and not row["model_loading"]:
+            continue
+        if satisfies_any(version, row["affected"]):
+            found.append(dict(row))
+    return found
+
+
+def recommended_keras() -> list[dict[str, Any]]:
+    """Return the recommended hardened Keras releases, best first (version, python, source)."""
+    return list(load("advisories")["recommended"])
+
+
+def addon_for_op(op: str) -> Optional[tuple[str, str]]:
+    """Return ``(distribution, source)`` of the add-on that registers ``op``, or None."""
+    data = load("addon_ops")
+    for row in data["ops"]:
+        if row["op"] == op:
+            return str(row["distribution"]), str(row["source"])
+    for row in data["prefixes"]:
+        if op.startswith(row["prefix"]):
+            return str(row["distribution"]), str(row["source"])
+    return None
+
+
+def addon_distribution(name: str) -> dict[str, Any]:
+    """Return ``{"module", "pin", "source"}`` of an add-on distribution.
+
+    Raises:
+        KeyError: unknown distribution.
+    """
+    value = load("addon_ops")["distributions"][name]
+    assert isinstance(value, dict)
+    return value
+
+
+def code_doc(code: str) -> dict[str, Any]:
+    """Return the documentation of a finding code (title, severity, cause, evidence, fixes, source).
+
+    Raises:
+        KeyError: the code is not documented.
+    """
+    value = load("codes")["codes"][code]
+    assert isinstance(value, dict)
+    return value
+
+
+def documented_codes() -> tuple[str, ...]:
+    """Return every documented finding code, sorted."""
+    return tuple(sorted(load("codes")["codes"]))
+
+
+def iter_rows() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Yield ``(file, row label, row)`` for every sourced row of every data file (for tests)."""
+    tf = load("tensorflow")
+    for name in ("first_numpy2_minor", "first_keras3_minor", "legacy_keras_env", "distributions"):
+        yield "tensorflow", name, tf[name]
+    yield (
+        "tensorflow",
+        "tf_keras_is_keras3_when_keras3_installed",
+        tf["tf_keras_is_keras3_when_keras3_installed"],
+    )
+    for row in tf["releases"]:
+        yield "tensorflow", row["minor"], row
+    keras = load("keras")
+    yield "keras", "releases_3", keras["releases_3"]
+    for row in keras["requires_python"]:
+        yield "keras", f"requires_python {row['keras']}", row
+    for name, row in keras["facts"].items():
+        yield "keras", name, row
+    for row in keras["regressions"]:
+        yield "keras", row["id"], row
+    tfk = load("tf_keras")
+    yield "tf_keras", "rule", tfk["rule"]
+    for row in tfk["releases"]:
+        yield "tf_keras", row["minor"], row
+    adv = load("advisories")
+    for row in adv["recommended"] + adv["advisories"]:
+        yield "advisories", row.get("id", row.get("version", "?")), row
+    ops = load("addon_ops")
+    for name, row in ops["distributions"].items():
+        yield "addon_ops", name, row
+    for row in ops["ops"] + ops["prefixes"]:
+        yield "addon_ops", row.get("op", row.get("prefix", "?")), row
+    for code, row in load("codes")["codes"].items():
+        yield "codes", code, row

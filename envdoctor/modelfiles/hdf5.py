@@ -1,0 +1,257 @@
+"""Read Keras HDF5 files (whole models, legacy and v3 weights) from attributes and names only.
+
+h5py is imported lazily.  Only root/group attributes and group member names are read; no
+dataset is read, and links are inspected with ``getlink=True`` so external and soft links
+(and the files they name) are never followed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+from envdoctor.errors import ModelFileError
+from envdoctor.modelfiles import limits
+from envdoctor.modelfiles.config import (
+    ConfigSummary,
+    describe,
+    load_json_bounded,
+    needs_extras,
+    walk_config,
+    with_config,
+)
+from envdoctor.types import ConfigDialect, ModelFormat, ModelInfo
+
+WEIGHTS_NEEDS = "the model's code, then model.load_weights(path)"
+"""``needs`` of weights-only files."""
+
+V3_WEIGHTS_GROUPS = frozenset({"layers", "vars", "_layer_checkpoint_dependencies"})
+"""Top-level groups that mark a Keras v3 ``.weights.h5`` (one of them must be present)."""
+
+MAX_LISTED = 1000
+"""Most group members listed when classifying a file."""
+
+_SHOWN = 6
+
+
+def read_hdf5(path: str) -> ModelInfo:
+    """Read a Keras HDF5 file (``.h5``/``.hdf5``) without loading any weights.
+
+    Args:
+        path: the HDF5 file.
+
+    Returns:
+        A :class:`ModelInfo`: ``KERAS_H5`` (root ``model_config``; ``loadable=True``, with
+        the config walk, ``keras_version``/``backend`` attributes, ``has_training_config``),
+        ``KERAS_H5_WEIGHTS`` (legacy ``save_weights``: ``layer_names``, no config),
+        ``KERAS_WEIGHTS_H5`` (Keras v3 ``.weights.h5``: ``layers/``, ``vars/`` groups) or
+        ``HDF5_NOT_A_MODEL``.  ``size_bytes`` is the file size in bytes.
+
+    Raises:
+        ModelFileError: h5py is missing, the file is not HDF5, truncated or corrupt, or its
+            ``model_config`` attribute is over ``limits.MAX_JSON_BYTES``, not UTF-8, too
+            deep or not valid JSON.
+    """
+    try:
+        import h5py
+    except ImportError:
+        raise ModelFileError(path, "h5py is not installed: cannot read HDF5 files") from None
+    try:
+        size = os.path.getsize(path)
+        try:
+            handle = h5py.File(path, "r", locking=False)
+        except TypeError:  # h5py built without the locking option
+            handle = h5py.File(path, "r")
+        with handle as root:
+            return _classify(h5py, root, path, size)
+    except ModelFileError:
+        raise
+    except Exception as exc:  # a corrupt file can fail anywhere in HDF5: one clear line
+        lines = str(exc).strip().splitlines()
+        reason = lines[0] if lines else type(exc).__name__
+        raise ModelFileError(path, f"not a readable HDF5 file: {reason}") from None
+
+
+def _children(h5py: Any, group: Any, limit: int = MAX_LISTED) -> tuple[dict[str, str], bool]:
+    """Return ``({name: kind}, truncated)`` for a group's links, never following links."""
+    found: dict[str, str] = {}
+    for index, name in enumerate(group):
+        if index >= limit:
+            return found, True
+        link = group.get(name, getlink=True)
+        if isinstance(link, h5py.ExternalLink):
+            found[name] = "external link, not followed"
+        elif isinstance(link, h5py.SoftLink):
+            found[name] = "soft link, not followed"
+        else:
+            cls = group.get(name, getclass=True)
+            if cls is h5py.Group:
+                found[name] = "group"
+            elif cls is h5py.Dataset:
+                found[name] = "virtual dataset" if group[name].is_virtual else "dataset"
+            else:
+                found[name] = "object"
+    return found, False
+
+
+def _attr(attrs: Any, name: str, path: str) -> Optional[bytes]:
+    """Return a text attribute as bytes (it may be stored as bytes or str), or None."""
+    if name not in attrs:
+        return None
+    if attrs.get_id(name).get_storage_size() > limits.MAX_JSON_BYTES:
+        raise ModelFileError(path, f"attribute {name} is over {limits.MAX_JSON_BYTES} bytes")
+    value = attrs[name]
+    if hasattr(value, "shape") and getattr(value, "size", 0) == 1:
+        value = value.reshape(-1)[0]
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    return None
+
+
+def _text(attrs: Any, name: str, path: str) -> Optional[str]:
+    raw = _attr(attrs, name, path)
+    return raw.decode("utf-8", "replace")[:200] if raw is not None else None
+
+
+def _layer_names(attrs: Any, path: str) -> Optional[list[str]]:
+    """Return ``layer_names`` (also the chunked ``layer_names0``, ``layer_names1``...)."""
+    if "layer_names" in attrs:
+        keys = ["layer_names"]
+    elif "layer_names0" in attrs:
+        keys = []
+        while f"layer_names{len(keys)}" in attrs and len(keys) < MAX_LISTED:
+            keys.append(f"layer_names{len(keys)}")
+    else:
+        return None
+    count = sum(int(attrs.get_id(k).get_space().get_simple_extent_npoints()) for k in keys)
+    if count > limits.MAX_LAYERS:
+        raise ModelFileError(path, f"layer_names lists {count} layers, over {limits.MAX_LAYERS}")
+    chunks = [attrs[k] for k in keys]
+    names: list[str] = []
+    for chunk in chunks:
+        items = chunk.reshape(-1).tolist() if hasattr(chunk, "reshape") else [chunk]
+        for item in items:
+            names.append(item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item))
+    return names
+
+
+def _listing(children: dict[str, str], truncated: bool) -> str:
+    shown = [f"{n} ({k})" for n, k in list(children.items())[:_SHOWN]]
+    more = len(children) - _SHOWN
+    tail = f", +{more} more" if more > 0 else ""
+    return ", ".join(shown) + tail + (" ..." if truncated else "") if shown else "nothing"
+
+
+def _classify(h5py: Any, root: Any, path: str, size: int) -> ModelInfo:
+    attrs = root.attrs
+    if "model_config" in attrs:
+        return _whole_model(h5py, root, path, size)
+    children, truncated = _children(h5py, root)
+    notes = [f"{n}: {k}" for n, k in children.items() if "link" in k or "virtual" in k]
+    keras_version = _text(attrs, "keras_version", path)
+    backend = _text(attrs, "backend", path)
+    names = _layer_names(attrs, path)
+    if names is None and children.get("model_weights") == "group":
+        names = _layer_names(root["model_weights"].attrs, path)
+        if names is not None:
+            notes.append("a model_weights group without model_config: weights only")
+    if names is not None:
+        version = f"Keras {keras_version}" if keras_version else "Keras 1.x"
+        if keras_version is None:
+            notes.append("no keras_version attribute: readers treat the file as Keras 1")
+        if names:
+            shown = ", ".join(names[:_SHOWN]) + (" ..." if len(names) > _SHOWN else "")
+            notes.append(f"layer_names: {shown}")
+        return ModelInfo(
+            path=path,
+            format=ModelFormat.KERAS_H5_WEIGHTS,
+            loadable=False,
+            summary=f"{version} save_weights() HDF5: weights of {len(names)} layers, no config",
+            needs=WEIGHTS_NEEDS,
+            size_bytes=size,
+            keras_version=keras_version,
+            backend=backend,
+            notes=tuple(notes),
+        )
+    groups = {n for n, k in children.items() if k == "group"}
+    if groups & V3_WEIGHTS_GROUPS:
+        count = 0
+        for name in sorted(groups & {"layers", "_layer_checkpoint_dependencies"}):
+            count += len(_children(h5py, root[name], limits.MAX_LAYERS)[0])
+        notes.append("the saving Keras version is not recorded in .weights.h5 files")
+        return ModelInfo(
+            path=path,
+            format=ModelFormat.KERAS_WEIGHTS_H5,
+            loadable=False,
+            summary=f"Keras v3 .weights.h5 weights file: {count} layer groups, no config "
+            f"(top level: {_listing(children, truncated)})",
+            needs=WEIGHTS_NEEDS,
+            size_bytes=size,
+            notes=tuple(notes),
+        )
+    return ModelInfo(
+        path=path,
+        format=ModelFormat.HDF5_NOT_A_MODEL,
+        loadable=False,
+        summary=f"an HDF5 file without Keras attributes: {_listing(children, truncated)}",
+        needs="h5py to read its data; it is not a Keras model",
+        size_bytes=size,
+        notes=tuple(notes),
+    )
+
+
+def _whole_model(h5py: Any, root: Any, path: str, size: int) -> ModelInfo:
+    attrs = root.attrs
+    notes: list[str] = []
+    keras_version = _text(attrs, "keras_version", path)
+    backend = _text(attrs, "backend", path)
+    raw = _attr(attrs, "model_config", path)
+    if raw is None:
+        raise ModelFileError(path, "model_config attribute is not text")
+    config = load_json_bounded(raw, "model_config attribute", path)
+    training: object = None
+    raw_training = _attr(attrs, "training_config", path)
+    if raw_training is not None:
+        try:
+            training = load_json_bounded(raw_training, "training_config attribute", path)
+        except ModelFileError as exc:
+            notes.append(f"training_config not read: {exc.message}")
+    summary = walk_config(config, where=path, keras_version=keras_version, training_config=training)
+    if keras_version is None:
+        notes.append("no keras_version attribute: Keras loaders treat the file as Keras 1")
+    if backend and backend != "tensorflow":
+        notes.append(f"saved with the {backend} backend")
+    children, _ = _children(h5py, root, 16)
+    if children.get("model_weights") != "group":
+        notes.append("no model_weights group: the file holds no weights")
+    if children.get("optimizer_weights") == "group":
+        notes.append("optimizer state saved (optimizer_weights)")
+    notes.extend(f"{n}: {k}" for n, k in children.items() if "link" in k or "virtual" in k)
+    version = f"Keras {keras_version}" if keras_version else "Keras 1.x (no keras_version)"
+    on = f" ({backend} backend)" if backend else ""
+    info = ModelInfo(
+        path=path,
+        format=ModelFormat.KERAS_H5,
+        loadable=True,
+        summary=f"{version} HDF5 model{on}: {describe(summary)}",
+        needs=_needs(summary, keras_version),
+        size_bytes=size,
+        keras_version=keras_version,
+        backend=backend,
+        notes=tuple(notes),
+    )
+    return with_config(info, summary)
+
+
+def _needs(summary: ConfigSummary, keras_version: Optional[str]) -> str:
+    """One line saying which Keras loads this legacy HDF5 model."""
+    if summary.dialect is ConfigDialect.KERAS1:
+        base = "Keras 1.x or 2.x with h5py (Keras 2 converts Keras 1 configs; Keras 3 rarely can)"
+    elif summary.dialect is ConfigDialect.KERAS3:
+        saved = keras_version or "3"
+        base = f"Keras {saved} or a newer Keras 3 with h5py (legacy HDF5 loader)"
+    else:
+        base = "load_model of Keras 2 (tf.keras / tf-keras) with h5py; Keras 3 is best effort"
+    return base + needs_extras(summary)
