@@ -48,6 +48,7 @@ CHECKS: tuple[Check, ...] = (
     Check("SavedModel in Keras 3", formats.check_savedmodel_in_keras3, "model"),
     Check(".keras in old Keras", formats.check_archive_in_old_keras, "model"),
     Check("legacy .h5 in Keras 3", legacy_h5.check_legacy_h5_in_keras3, "model"),
+    Check("Keras 1 config in tf.keras", legacy_h5.check_keras1_in_tf_keras, "model"),
     Check("saver newer than loader", versions.check_saver_newer, "model"),
     Check("known regressions", versions.check_regressions, "model"),
     Check("legacy .h5 loss alias", legacy_h5.check_h5_loss_alias, "model"),

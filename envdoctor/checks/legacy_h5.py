@@ -1,4 +1,4 @@
-"""Legacy HDF5 (``.h5``) models under Keras 3: ED105 and ED109.
+"""Legacy HDF5 (``.h5``) models in a newer Keras: ED105, ED109 and ED110.
 
 Keras 3 reads legacy ``.h5`` through ``keras/src/legacy/saving/legacy_h5_format.py``,
 converting Keras 2 configs best effort.  What fails was established by really loading
@@ -15,7 +15,7 @@ from envdoctor import fixes
 from envdoctor.checks import rawconfig
 from envdoctor.checks.runtime import effective_keras, finding, runtime_evidence, saver_generation
 from envdoctor.knowledge import tables
-from envdoctor.knowledge.versions import major
+from envdoctor.knowledge.versions import key, major
 from envdoctor.types import Environment, Finding, Fix, ModelFormat, ModelInfo, Severity
 
 FULL_NAMES = {
@@ -29,14 +29,71 @@ FULL_NAMES = {
 """The full Keras loss names behind the aliases (``keras/src/losses/__init__.py``)."""
 
 
+INITIALIZERS = frozenset(
+    "Constant GlorotNormal GlorotUniform HeNormal HeUniform Identity LecunNormal LecunUniform "
+    "Ones Orthogonal RandomNormal RandomUniform TruncatedNormal VarianceScaling Zeros".split()
+)
+"""Keras initializer class names (``keras.initializers``)."""
+
+
+def _raw_signals(model: ModelInfo) -> tuple[bool, bool]:
+    """Return ``(list_sequential, initializer_dtype)`` read from the raw ``model_config``."""
+    config = rawconfig.model_config(model)
+    if config is None:
+        return False, False
+    list_sequential = isinstance(config.get("config"), list)
+    stack: list[object] = [config]
+    seen = 0
+    while stack and seen < 500_000:
+        seen += 1
+        node = stack.pop()
+        if isinstance(node, dict):
+            inner = node.get("config")
+            if node.get("class_name") in INITIALIZERS and isinstance(inner, dict) and "dtype" in inner:
+                return list_sequential, True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return list_sequential, False
+
+
+def _reasons(model: ModelInfo, keras1: bool) -> list[tuple[str, str]]:
+    """Return ``(reason, source)`` for every known Keras 3 failure of this legacy file."""
+    if keras1:
+        fact = tables.keras_fact("legacy_h5_keras1")
+        version = model.keras_version or "absent"
+        return [(f"Keras 1 config (keras_version {version}): {fact['text']}", fact["source"])]
+    out: list[tuple[str, str]] = []
+    classes = {x.class_name for x in model.layers}
+    for name, label in (("legacy_h5_keras2_rnn", "recurrent"), ("legacy_h5_keras2_attention", "")):
+        fact = tables.keras_fact(name)
+        hits = sorted(classes & set(fact["value"]))
+        if hits:
+            out.append((f"Keras 2 {label + ' ' if label else ''}layer config ({', '.join(hits)}): "
+                        f"{fact['text']}", fact["source"]))
+    if (model.dtype_policy or "").startswith("mixed_"):
+        fact = tables.keras_fact("legacy_h5_keras2_mixed_policy")
+        out.append((f"Keras 2 mixed-precision policy {model.dtype_policy}: {fact['text']}",
+                    fact["source"]))
+    list_sequential, init_dtype = _raw_signals(model)
+    if list_sequential:
+        fact = tables.keras_fact("legacy_h5_list_sequential")
+        out.append((f"old list-style Sequential config: {fact['text']}", fact["source"]))
+    if init_dtype:
+        fact = tables.keras_fact("legacy_h5_initializer_dtype")
+        out.append((f"initializers with a 'dtype' argument (tf.keras of TF 1.x): {fact['text']}",
+                    fact["source"]))
+    return out
+
+
 def check_legacy_h5_in_keras3(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
     """ED105: a Keras 1/2 legacy ``.h5`` loaded by Keras 3.
 
-    Error for what is known to fail (Keras 1 configs; Keras 2 recurrent layers; Keras 2
-    mixed-precision policies), otherwise a warning (best-effort conversion).
+    Error for what is known to fail (Keras 1 configs, list-style Sequential configs, TF 1.x
+    initializer dtypes, Keras 2 recurrent and Attention layers, Keras 2 mixed-precision
+    policies), otherwise a warning (best-effort conversion).
 
-    Sources: keras.json ``legacy_h5_keras1``, ``legacy_h5_keras2_rnn``,
-    ``legacy_h5_keras2_mixed_policy``.
+    Sources: the ``legacy_h5_*`` facts of ``knowledge/keras.json``.
     """
     if model is None or model.format is not ModelFormat.KERAS_H5:
         return
@@ -44,33 +101,10 @@ def check_legacy_h5_in_keras3(model: Optional[ModelInfo], env: Environment) -> I
     gen = saver_generation(model)
     if rt.generation != 3 or gen == 3:
         return
-    reasons: list[tuple[str, str]] = []
     keras1 = gen == 1 or (gen is None and major(model.keras_version) in (None, 1))
-    if keras1:
-        fact = tables.keras_fact("legacy_h5_keras1")
-        reasons.append(
-            (
-                f"Keras 1 config (keras_version {model.keras_version or 'absent'}): {fact['text']}",
-                fact["source"],
-            )
-        )
-    rnn_fact = tables.keras_fact("legacy_h5_keras2_rnn")
-    rnns = sorted({x.class_name for x in model.layers if x.class_name in rnn_fact["value"]})
-    if rnns and not keras1:
-        reasons.append(
-            (
-                f"Keras 2 recurrent layer config ({', '.join(rnns)}): {rnn_fact['text']}",
-                rnn_fact["source"],
-            )
-        )
-    if (model.dtype_policy or "").startswith("mixed_") and not keras1:
-        fact = tables.keras_fact("legacy_h5_keras2_mixed_policy")
-        reasons.append(
-            (f"Keras 2 mixed-precision policy {model.dtype_policy}: {fact['text']}", fact["source"])
-        )
-    evidence = (
-        ("saved by", f"Keras {model.keras_version or 'unknown (Keras 1)'}"),
-    ) + runtime_evidence(rt)
+    reasons = _reasons(model, keras1)
+    saver = model.keras_version or "unknown (Keras 1)"
+    evidence = (("saved by", f"Keras {saver}"), *runtime_evidence(rt))
     alt = _keras2_fixes(env, model)
     if reasons:
         yield finding(
@@ -93,6 +127,35 @@ def check_legacy_h5_in_keras3(model: Optional[ModelInfo], env: Environment) -> I
         evidence=evidence,
         fixes=alt,
         source=tables.keras_fact("legacy_h5_keras1")["source"],
+    )
+
+
+def check_keras1_in_tf_keras(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
+    """ED110: a Keras 1 config loaded by tf.keras / tf-keras (no Keras 1 argument converters).
+
+    Source: keras.json ``keras1_config_in_tf_keras``.
+    """
+    if model is None or model.format not in (ModelFormat.KERAS_H5, ModelFormat.KERAS_CONFIG_JSON):
+        return
+    rt = effective_keras(env)
+    gen = saver_generation(model)
+    keras1 = gen == 1 or (gen is None and major(model.keras_version) in (None, 1))
+    if rt.generation != 2 or not keras1:
+        return
+    if rt.provided_by == "keras" and key(rt.version) < (2, 4, 0):
+        return  # multi-backend Keras 2.0-2.3 converts Keras 1 arguments
+    fact = tables.keras_fact("keras1_config_in_tf_keras")
+    yield finding(
+        "ED110",
+        Severity.ERROR,
+        f"{model.path} has a Keras 1 config (keras_version {model.keras_version or 'absent'}: "
+        f"output_dim, init, W_regularizer...); {rt.label()} rejects those arguments: {fact['text']}.",
+        evidence=(("saved by", f"Keras {model.keras_version or '1.x'}"), *runtime_evidence(rt)),
+        fixes=(
+            fixes.note("load it with multi-backend Keras 2.3 (Python <= 3.7, TensorFlow 1.x/2.0-2.2 "
+                       "backend) and re-save it, or rebuild the architecture and load its weights"),
+        ),
+        source=fact["source"],
     )
 
 

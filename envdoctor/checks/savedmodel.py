@@ -115,29 +115,33 @@ def check_producer(model: Optional[ModelInfo], env: Environment) -> Iterator[Fin
 
 
 def check_tf1(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED503: a TensorFlow 1.x SavedModel (no Keras object graph)."""
-    if (
-        model is None
-        or model.format is not ModelFormat.SAVEDMODEL
-        or major(model.tensorflow_version) != 1
-    ):
+    """ED503: a TensorFlow 1.x SavedModel (no Keras object graph).
+
+    Error under Keras 2, whose ``load_model`` raises ``IndexError`` on it (keras.json
+    ``tf1_savedmodel_in_keras2_load_model``); a warning otherwise (Keras 3: ED103 covers it).
+    """
+    if model is None or model.format is not ModelFormat.SAVEDMODEL:
         return
+    if major(model.tensorflow_version) != 1:
+        return
+    fact = tables.keras_fact("tf1_savedmodel_in_keras2_load_model")
+    keras2 = effective_keras(env).generation == 2
+    sig = _first_signature(model)
     yield finding(
         "ED503",
-        Severity.WARNING,
-        f"Written by TensorFlow {model.tensorflow_version}: no Keras model inside; load it with "
-        "TensorFlow and call its signatures (TF 2 runs TF 1 graphs through tf.compat.v1).",
-        evidence=(("saved with", model.tensorflow_version or ""),),
+        Severity.ERROR if keras2 else Severity.WARNING,
+        f"Written by TensorFlow {model.tensorflow_version}: no Keras model inside"
+        + (f", so tf.keras.models.load_model fails ({fact['text']})" if keras2 else "")
+        + "; load it with TensorFlow and call its signatures (TF 2 runs TF 1 graphs).",
+        evidence=(("saved with", model.tensorflow_version or ""), ("signature", sig)),
         fixes=(
-            fixes.python_fix(
-                f'm = tf.saved_model.load("{model.path}"); '
-                f'fn = m.signatures["{_first_signature(model)}"]'
-            ),
+            fixes.python_fix(f'fn = tf.saved_model.load("{model.path}").signatures["{sig}"]'),
             fixes.python_fix(
                 f'tf.compat.v1.saved_model.load(sess, ["serve"], "{model.path}")',
-                "TF 1 style, inside a tf.compat.v1.Session",
+                "TF 1 style, inside a tf.compat.v1.Session (use the SavedModel's own tags)",
             ),
         ),
+        source=fact["source"],
     )
 
 

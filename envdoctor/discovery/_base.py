@@ -7,7 +7,9 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Optional, Protocol
+from typing import Callable, Optional, Protocol, TypeVar
+
+T = TypeVar("T")
 
 KINDS = (
     "venv",
@@ -76,6 +78,21 @@ class Context:
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.cwd = os.path.abspath(cwd if cwd is not None else os.getcwd())
         self.home = home or self.get("HOME") or self.get("USERPROFILE") or os.path.expanduser("~")
+        self._memo: dict[str, object] = {}
+
+    def memo(self, key: str, factory: Callable[[], T]) -> T:
+        """Return ``factory()``, computed once per context and key (for location tables).
+
+        Args:
+            key: a name unique to the caller.
+            factory: builds the value.
+
+        Returns:
+            The value built by the first call with this key.
+        """
+        if key not in self._memo:
+            self._memo[key] = factory()
+        return self._memo[key]  # type: ignore[return-value]
 
     def get(self, name: str) -> str:
         """Return environment variable ``name`` stripped of blanks ("" when unset)."""

@@ -59,8 +59,8 @@ def describe_env(env: Environment) -> str:
     return f"Python {version} ({env.kind}) — {stack}; Keras backend {env.keras_backend}"
 
 
-def _model_lines(info: ModelInfo) -> list[str]:
-    lines = [f"[bold]{_e(info.path)}[/bold]", f"  {_e(info.summary)}"]
+def _model_lines(info: ModelInfo) -> list[tuple[int, str]]:
+    lines = [(0, f"[bold]{_e(info.path)}[/bold]"), (2, _e(info.summary))]
     facts: list[tuple[str, str]] = []
     if info.keras_version:
         facts.append(("saved by Keras", info.keras_version))
@@ -109,34 +109,51 @@ def _model_lines(info: ModelInfo) -> list[str]:
         facts.append(("files beside it", f"{', '.join(info.sidecar.files)} (Python {py})"))
     if info.needs:
         facts.append(("to load it", info.needs))
-    lines.extend(f"  [dim]{_e(k)}:[/dim] {_e(v)}" for k, v in facts)
-    lines.extend(f"  [dim]note:[/dim] {_e(n)}" for n in info.notes)
+    lines.extend((2, f"[dim]{_e(k)}:[/dim] {_e(v)}") for k, v in facts)
+    lines.extend((2, f"[dim]note:[/dim] {_e(n)}") for n in info.notes)
     return lines
 
 
 def render_inspect(info: ModelInfo, out: TextIO, *, color: bool) -> None:
     """Print what a model is and records (``envdoctor inspect``)."""
     console = _console(out, color)
-    for line in _model_lines(info):
-        console.print(line)
+    for indent, line in _model_lines(info):
+        _print(console, indent, line)
 
 
-def _finding_lines(f: Finding) -> list[str]:
+def _finding_lines(f: Finding) -> list[tuple[int, str]]:
     sev = f.severity.value
-    lines = [f"[{STYLE[sev]}]{MARK[sev]} {f.code}[/{STYLE[sev]}] [bold]{_e(f.title)}[/bold]"]
+    lines = [(0, f"[{STYLE[sev]}]{MARK[sev]} {f.code}[/{STYLE[sev]}] [bold]{_e(f.title)}[/bold]")]
     if f.detail:
-        lines.append(f"    {_e(f.detail)}")
+        lines.append((4, _e(f.detail)))
     for label, value in f.evidence:
-        lines.append(f"    [dim]{_e(label)}:[/dim] {_e(value)}")
+        lines.append((4, f"[dim]{_e(label)}:[/dim] {_e(value)}"))
     for fix in f.fixes:
         label = {"command": "run", "env": "set", "python": "python", "r": "R", "note": "note"}.get(
             fix.kind, fix.kind
         )
-        desc = f"  [dim]# {_e(fix.description)}[/dim]" if fix.description else ""
-        lines.append(f"    [bold]fix[/bold] ({label}): {_e(fix.text)}{desc}")
+        desc = f" [dim]— {_e(fix.description)}[/dim]" if fix.description else ""
+        if fix.kind == "note":
+            lines.append((4, f"[bold]fix[/bold]: {_e(fix.text)}{desc}"))
+        else:
+            lines.append((4, f"[bold]fix[/bold] ({label}){desc}:"))
+            lines.append((-6, _e(fix.text)))  # negative indent: never split (copy-paste)
     if f.source:
-        lines.append(f"    [dim]source: {_e(f.source)}[/dim]")
+        lines.append((4, f"[dim]source: {_e(f.source)}[/dim]"))
     return lines
+
+
+def _print(console: Console, indent: int, markup: str) -> None:
+    """Print markup indented; wrapped lines keep the indent; negative indent = no wrapping."""
+    from rich.text import Text
+
+    if indent < 0:
+        console.print(" " * -indent + markup, soft_wrap=True)
+        return
+    text = Text.from_markup(markup)
+    for line in text.wrap(console, max(20, console.width - indent)):
+        line.rstrip()
+        console.print(Text(" " * indent) + line, soft_wrap=True)
 
 
 def render_check(report: Report, out: TextIO, *, color: bool) -> None:
@@ -147,25 +164,25 @@ def render_check(report: Report, out: TextIO, *, color: bool) -> None:
     """
     console = _console(out, color)
     for env in report.environments:
-        console.print(f"[bold]Python environment[/bold] {_e(env.python)}")
-        console.print(f"  {_e(describe_env(env))}")
+        _print(console, 0, f"[bold]Python environment[/bold] {_e(env.python)}")
+        _print(console, 2, _e(describe_env(env)))
         for note in env.notes:
-            console.print(f"  [dim]note:[/dim] {_e(note)}")
+            _print(console, 2, f"[dim]note:[/dim] {_e(note)}")
     for info in report.models:
         console.print()
-        for line in _model_lines(info):
-            console.print(line)
+        for indent, line in _model_lines(info):
+            _print(console, indent, line)
     console.print()
     for item in report.checked:
         style = STYLE[item.status]
         mark = f"[{style}]\\[{MARK[item.status]}][/{style}]"
-        console.print(f"{mark} {_e(item.name)}: {_e(item.summary)}")
+        _print(console, 0, f"{mark} {_e(item.name)}: {_e(item.summary)}")
     shown = list(report.findings)
     if shown:
         console.print()
     for f in shown:
-        for line in _finding_lines(f):
-            console.print(line)
+        for indent, line in _finding_lines(f):
+            _print(console, indent, line)
         console.print()
     errors = sum(1 for f in report.findings if f.severity is Severity.ERROR)
     warnings = sum(1 for f in report.findings if f.severity is Severity.WARNING)
@@ -178,5 +195,5 @@ def render_check(report: Report, out: TextIO, *, color: bool) -> None:
             text = f"[yellow]! {_e(what)} should load, with warnings[/yellow] ({codes})"
         else:
             text = f"[green]✓ {_e(what)} should load and run here[/green]"
-        console.print(text)
-    console.print(f"[dim]{errors} error(s), {warnings} warning(s).[/dim]")
+        _print(console, 0, text)
+    _print(console, 0, f"[dim]{errors} error(s), {warnings} warning(s).[/dim]")
