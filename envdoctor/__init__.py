@@ -1,4 +1,4 @@
-"""envdoctor: will this saved Keras/TensorFlow model load in this Python environment?
+"""envdoctor tells whether a saved Keras/TensorFlow model loads in a Python environment.
 
 Reads a saved model's own metadata and an environment's installed distributions without
 importing TensorFlow, Keras, JAX or torch, and without executing anything in the model file.

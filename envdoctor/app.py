@@ -7,10 +7,19 @@ It prints nothing; the CLI and the renderers do.  The Python API
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
-from envdoctor.types import CheckItem, Environment, Finding, ModelInfo, Report, Severity, Verdict
+from envdoctor.types import (
+    CandidateInfo,
+    CheckItem,
+    Environment,
+    Finding,
+    ModelInfo,
+    Report,
+    Severity,
+    Verdict,
+)
 
 CATEGORIES: tuple[tuple[str, str], ...] = (
     ("ED1", "Model format and Keras version"),
@@ -36,6 +45,8 @@ class Options:
 
     models: tuple[str, ...] = ()
     python: Optional[str] = None
+    all_envs: bool = False
+    prefer: Optional[str] = None
 
 
 def inspect_model(path: str) -> ModelInfo:
@@ -80,10 +91,15 @@ def run(options: Options) -> Report:
         ModelFileError: a model path is missing or unreadable (exit code 2 in the CLI).
         EnvironmentReadError: the target interpreter cannot be read (exit code 2).
     """
+    models = tuple(inspect_model(p) for p in options.models)
+    if options.all_envs:
+        return run_all(models, prefer=options.prefer)
+    return _check_one(models, read_env(options.python))
+
+
+def _check_one(models: Sequence[ModelInfo], env: Environment) -> Report:
     from envdoctor.checks import run_checks, verdict
 
-    models = tuple(inspect_model(p) for p in options.models)
-    env = read_env(options.python)
     findings: list[Finding] = []
     verdicts: list[Verdict] = []
     targets: Sequence[Optional[ModelInfo]] = models if models else (None,)
@@ -100,7 +116,7 @@ def run(options: Options) -> Report:
                 seen_env_codes.add(key)
             findings.append(f)
     return Report(
-        models=models,
+        models=tuple(models),
         environments=(env,),
         findings=tuple(findings),
         verdicts=tuple(verdicts),
@@ -135,3 +151,99 @@ def summarize(findings: Sequence[Finding]) -> tuple[CheckItem, ...]:
         summary = ", ".join(parts) or "no problem found"
         items.append(CheckItem(name=name, status=status, summary=summary))
     return tuple(items)
+
+
+_STATUS_RANK = {"ok": 0, "warning": 1, "error": 2, "broken": 3}
+
+
+def _score(report: Report, cand: CandidateInfo, prefer: Optional[str]) -> tuple[int, ...]:
+    """Sort key, best first: worst verdict, then errors, warnings, preference, order."""
+    worst = max((_STATUS_RANK[v.status] for v in report.verdicts), default=0)
+    errors = sum(1 for f in report.findings if f.severity is Severity.ERROR)
+    warnings = sum(1 for f in report.findings if f.severity is Severity.WARNING)
+    preferred = 0 if prefer and (prefer in cand.name or prefer in cand.python) else 1
+    # An environment without any Keras/TensorFlow (ED409) is farther from working than one
+    # with a stack that fails for a reason a setting or one install fixes.
+    no_stack = 1 if any(f.code == "ED409" for f in report.findings) else 0
+    return (worst, preferred, no_stack, errors, warnings)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One discovered environment with its own report (``which``, ``check --all``)."""
+
+    candidate: CandidateInfo
+    report: Optional[Report]
+
+
+def rank_environments(
+    models: Sequence[ModelInfo], *, prefer: Optional[str] = None
+) -> list[Ranked]:
+    """Discover every environment, check the models against each, best first.
+
+    Args:
+        models: models already read (may be empty: environment checks only).
+        prefer: a name or path fragment (``r-keras``) preferred among equally good ones.
+
+    Returns:
+        One :class:`Ranked` per environment found, broken ones last (``report`` None).
+        Order: fewest failing models, then ``prefer``, then environments that have a
+        Keras/TensorFlow stack, then fewest errors and warnings, then discovery order
+        (active environment, project, PATH, pyenv, conda, ...).
+    """
+    from envdoctor.checks import run_checks
+    from envdoctor.discovery import discover, read_candidates
+
+    ranked: list[tuple[tuple[int, ...], int, Ranked]] = []
+    for order, (cand, env, error) in enumerate(read_candidates(discover())):
+        info = CandidateInfo(
+            python=cand.python,
+            prefix=cand.prefix,
+            kind=cand.kind,
+            name=cand.name,
+            found_by=tuple(cand.found_by),
+            health="broken",
+            reason=error or cand.broken or "",
+            notes=tuple(cand.notes),
+        )
+        if env is None:
+            ranked.append(((9,), order, Ranked(info, None)))
+            continue
+        report = _check_one(models, env)
+        env_findings = run_checks(None, env)
+        health = "ok"
+        if any(f.severity is Severity.ERROR for f in env_findings):
+            health = "error"
+        elif any(f.severity is Severity.WARNING for f in env_findings):
+            health = "warning"
+        info = replace(info, health=health)
+        ranked.append((_score(report, info, prefer), order, Ranked(info, report)))
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    return [r for _, _, r in ranked]
+
+
+def run_all(models: Sequence[ModelInfo], *, prefer: Optional[str] = None) -> Report:
+    """Check the models against every environment discovery finds (``check --all``).
+
+    Returns:
+        One report: environments, findings and verdicts of every readable environment,
+        best first, and ``candidates`` listing every environment found (broken included).
+    """
+    ranked = rank_environments(models, prefer=prefer)
+    envs: list[Environment] = []
+    findings: list[Finding] = []
+    verdicts: list[Verdict] = []
+    for r in ranked:
+        if r.report is None:
+            continue
+        envs.extend(r.report.environments)
+        findings.extend(r.report.findings)
+        verdicts.extend(r.report.verdicts)
+    return Report(
+        models=tuple(models),
+        environments=tuple(envs),
+        findings=tuple(findings),
+        verdicts=tuple(verdicts),
+        checked=summarize(findings),
+        candidates=tuple(r.candidate for r in ranked),
+    )

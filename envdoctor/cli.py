@@ -1,4 +1,4 @@
-"""Command line: ``envdoctor check|inspect ...``.
+"""Command line: ``envdoctor check|inspect|envs|which ...``.
 
 This is the only place where exceptions become exit codes:
 
@@ -14,10 +14,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn, Optional, TextIO
+from typing import Any, NoReturn, Optional, TextIO
 
 from envdoctor import __version__
-from envdoctor.errors import EnvdoctorError
+from envdoctor.errors import EnvdoctorError, UsageError
 from envdoctor.types import Report, Severity
 
 EXIT_OK = 0
@@ -35,7 +35,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser (subcommands ``check`` and ``inspect``)."""
+    """Build the argument parser (subcommands ``check``, ``envs``, ``which``, ``inspect``)."""
     parser = _Parser(
         prog="envdoctor",
         description="Will this saved Keras/TensorFlow model load and run in this Python "
@@ -76,7 +76,40 @@ def build_parser() -> argparse.ArgumentParser:
         default="error",
         help="exit 1 when a finding is at or above this severity (default: error)",
     )
+    check.add_argument(
+        "--all",
+        dest="all_envs",
+        action="store_true",
+        help="check against every environment on this machine, best first",
+    )
+    check.add_argument(
+        "--prefer", metavar="NAME", help="with --all: prefer environments whose name/path has NAME"
+    )
     common(check)
+
+    envs = sub.add_parser(
+        "envs",
+        help="list every Python environment on this machine and its ML stack",
+        description="Find every interpreter and environment (active, project, PATH, pyenv, "
+        "conda/mamba, venv homes incl. R's r-reticulate/r-keras/r-tensorflow, uv, pipx, "
+        "reticulate's variables) and read each statically.",
+    )
+    common(envs)
+
+    which = sub.add_parser(
+        "which",
+        help="print the path of the best interpreter that can load the model(s)",
+        description="Print only the interpreter path of the best environment that can load "
+        "and run every MODEL (for RETICULATE_PYTHON and shell scripts). When none can, exit 1 "
+        "and print the closest candidate and the fix that would make it work on stderr.",
+    )
+    which.add_argument(
+        "--model", dest="models", action="append", required=True, metavar="MODEL",
+        help="model to load (repeat for several)",
+    )
+    which.add_argument(
+        "--prefer", metavar="NAME", help="prefer environments whose name/path has NAME"
+    )
 
     insp = sub.add_parser(
         "inspect",
@@ -119,7 +152,32 @@ def _run(args: argparse.Namespace) -> int:
             render_inspect(info, out, color=_color(args, out))
         return EXIT_OK
 
-    report = app.run(app.Options(models=tuple(args.models), python=args.python))
+    if args.command == "which":
+        return _which(args)
+    if args.command == "envs":
+        with _spinner("Reading environments"):
+            report = app.run_all(())
+        if args.format == "json":
+            from envdoctor.render.json_out import dumps
+
+            out.write(dumps(report, "envs"))
+        else:
+            from envdoctor.render.console import render_envs
+
+            render_envs(report, out, color=_color(args, out))
+        return EXIT_OK
+
+    if args.all_envs and args.python:
+        raise UsageError("--all and --python exclude each other")
+    with _spinner("Reading environments" if args.all_envs else "Reading"):
+        report = app.run(
+            app.Options(
+                models=tuple(args.models),
+                python=args.python,
+                all_envs=args.all_envs,
+                prefer=args.prefer,
+            )
+        )
     if args.format == "json":
         from envdoctor.render.json_out import dumps
 
@@ -129,6 +187,56 @@ def _run(args: argparse.Namespace) -> int:
 
         render_check(report, out, color=_color(args, out))
     return _exit_for(report, args.fail_on)
+
+
+class _NullContext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _spinner(text: str) -> _NullContext | Any:
+    """A rich spinner on stderr, only when stderr is a terminal (never in pipes or CI)."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return _NullContext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(text + "…")
+
+
+def _which(args: argparse.Namespace) -> int:
+    """``envdoctor which``: print the best interpreter; exit 1 with the closest one and its fix."""
+    from envdoctor import app
+
+    models = tuple(app.inspect_model(p) for p in args.models)
+    with _spinner("Looking for an environment that can load it"):
+        ranked = app.rank_environments(models, prefer=args.prefer)
+    usable = [r for r in ranked if r.report is not None]
+    for r in usable:
+        assert r.report is not None
+        if all(v.status != "error" for v in r.report.verdicts):
+            sys.stdout.write(r.candidate.python + "\n")
+            return EXIT_OK
+    err = sys.stderr
+    names = ", ".join(args.models)
+    if not usable:
+        err.write(f"envdoctor: no readable Python environment found to load {names}\n")
+        return EXIT_FINDINGS
+    best = usable[0]
+    assert best.report is not None
+    err.write(
+        f"envdoctor: no environment on this machine can load {names}.\n"
+        f"closest: {best.candidate.python} ({best.candidate.kind} {best.candidate.name})\n"
+    )
+    for f in best.report.findings:
+        if f.severity is not Severity.ERROR:
+            continue
+        err.write(f"  {f.code} {f.title}\n")
+        for fix in f.fixes[:2]:
+            err.write(f"    fix: {fix.text}\n")
+    return EXIT_FINDINGS
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

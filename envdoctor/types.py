@@ -434,14 +434,46 @@ class CheckItem:
 
 
 @dataclass(frozen=True)
+class CandidateInfo:
+    """An environment found by discovery (``envs``, ``check --all``, ``which``).
+
+    Attributes:
+        python: the interpreter path as found ("" when a source crashed).
+        prefix: the environment prefix.
+        kind: discovery's kind: ``venv``, ``virtualenv``, ``uv``, ``conda``, ``pyenv``,
+            ``pyenv-virtualenv``, ``system``, ``pipx``, ``uv-python``, ``poetry``,
+            ``pipenv`` or ``unknown``.
+        name: a short display name (``r-keras``, ``3.11.7``, a conda env name).
+        found_by: every discovery source that found it, in discovery order.
+        health: ``ok``, ``warning`` or ``error`` from the environment checks, or ``broken``.
+        reason: why it is broken or unreadable ("" otherwise).
+        notes: what discovery said about it (pyenv shim resolution, ...).
+    """
+
+    python: str
+    prefix: str
+    kind: str
+    name: str
+    found_by: tuple[str, ...]
+    health: str
+    reason: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Report:
-    """The result of one run of the pipeline."""
+    """The result of one run of the pipeline.
+
+    ``candidates`` is filled only when discovery ran (``envs``, ``check --all``, ``which``);
+    it lists every environment found, broken ones included, best first for ``check --all``.
+    """
 
     models: tuple[ModelInfo, ...]
     environments: tuple[Environment, ...]
     findings: tuple[Finding, ...]
     verdicts: tuple[Verdict, ...]
     checked: tuple[CheckItem, ...] = ()
+    candidates: tuple[CandidateInfo, ...] = ()
 
     def worst(self) -> Optional[Severity]:
         """The highest severity among the findings, or None when there are none."""

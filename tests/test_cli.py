@@ -16,7 +16,7 @@ REAL = REPO.parent / "shared" / "real-models"
 
 ENVELOPE_KEYS = {
     "schema_version", "envdoctor_version", "command", "models", "environments",
-    "findings", "verdicts", "checked", "summary",
+    "findings", "verdicts", "checked", "summary", "candidates",
 }
 FINDING_KEYS = {"code", "severity", "title", "detail", "evidence", "source", "fixes", "model", "python"}
 VERDICT_KEYS = {"model", "python", "status", "codes"}

@@ -24,6 +24,7 @@ from envdoctor.checks import (
     lambdas,
     legacy_h5,
     savedmodel,
+    security,
     sidecar,
     versions,
 )
@@ -54,7 +55,8 @@ CHECKS: tuple[Check, ...] = (
     Check("legacy .h5 loss alias", legacy_h5.check_h5_loss_alias, "model"),
     Check("Lambda bytecode", lambdas.check_lambda_bytecode, "model"),
     Check("Lambda safe_mode", lambdas.check_lambda_safe_mode, "model"),
-    Check("code run on load", lambdas.check_code_on_load, "model"),
+    Check("code run on load", security.check_code_on_load, "model"),
+    Check("wrappers refused by safe_mode", security.check_wrappers_refused, "model"),
     Check("custom objects", custom_objects.check_custom_objects, "model"),
     Check("tf-keras pin", environment.check_tf_keras_pin, "env"),
     Check("TF_USE_LEGACY_KERAS", environment.check_legacy_without_tf_keras, "env"),

@@ -19,8 +19,10 @@ from envdoctor.types import Environment, Finding, Fix, ModelInfo, Severity
 
 
 def _target(env: Environment) -> Optional[str]:
-    """Return the hardened Keras release to install: the first recommended one (3.15.1, then
-    3.12.4) whose Requires-Python holds here, else the newest release that runs here.
+    """Return the hardened Keras release to install here.
+
+    The first recommended release (3.15.1, then 3.12.4) whose Requires-Python holds, else the
+    newest release that runs on this Python.
     """
     for row in tables.recommended_keras():
         if env.python_version and satisfies(env.python_version, row["python"]) is False:
@@ -30,7 +32,11 @@ def _target(env: Environment) -> Optional[str]:
 
 
 def check_advisories(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED601: list the model-loading advisories of the installed keras, with the upgrade."""
+    """ED601: list the model-loading advisories of the installed keras, with the upgrade.
+
+    Yields:
+        ED601 finding(s) for this pair, if any.
+    """
     version = env.version_of("keras")
     if not version:
         return

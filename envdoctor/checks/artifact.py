@@ -106,6 +106,9 @@ def check_not_a_model(model: Optional[ModelInfo], env: Environment) -> Iterator[
 
     Source: codes.json ED108 (``load_model`` dispatch, saving_api.py; ground truth for
     ``.weights.h5``).
+
+    Yields:
+        ED108 finding(s) for this pair, if any.
     """
     if model is None:
         return

@@ -1,12 +1,12 @@
 """Custom objects the config needs (ED301-ED305).
 
-Keras finds a custom class by its registered name (``@register_keras_serializable``); it
-imports the module named in a ``.keras`` config itself in Keras 2.12-2.15, tf-keras and
-Keras 3 < 3.9, but from 3.9 only ``keras*`` packages (``knowledge/keras.json``
-``imports_custom_modules``).  Legacy ``.h5`` configs record no module at all.  Real loads
-without the module fail in every Keras (``Could not locate class``, ``Unknown layer``);
-Keras 2 SavedModels revive the layer from the saved functions instead
-(``tests/live/ground_truth_tf215.json``).
+Keras finds a custom class by its registered name (``@register_keras_serializable``); only
+Keras 3 < 3.9 imports the module named in a ``.keras`` config itself (Keras >= 3.9 imports
+only ``keras*`` packages; tf.keras 2.x / tf-keras fail unless the caller imports it; see
+``knowledge/keras.json`` ``imports_custom_modules``).  Legacy ``.h5`` configs record no
+module at all.  Real loads without the module fail in every Keras (``Could not locate
+class``, ``Unknown layer``); Keras 2 SavedModels revive the layer from the saved functions
+instead (``tests/live/ground_truth_tf215.json``).
 """
 
 from __future__ import annotations
@@ -46,11 +46,14 @@ def _importable(env: Environment, module: str) -> Optional[bool]:
 
 
 def keras_imports_module(model: ModelInfo, rt: KerasRuntime, module: str) -> bool:
-    """True when ``load_model`` itself imports ``module`` named in the config."""
-    if model.format is not ModelFormat.KERAS_ARCHIVE or rt.generation is None or not rt.version:
+    """True when ``load_model`` itself imports ``module`` named in the config.
+
+    Only Keras 3 < 3.9 does, for ``.keras`` files (observed: Keras 3.3.3 loads the fixture
+    with the module merely on PYTHONPATH; tf.keras 2.13/2.15, tf-keras 2.21 and Keras 3.15.1
+    fail).  Source: keras.json ``imports_custom_modules``.
+    """
+    if model.format is not ModelFormat.KERAS_ARCHIVE or rt.generation != 3 or not rt.version:
         return False
-    if rt.generation == 2:
-        return True
     fact = tables.keras_fact("imports_custom_modules")
     if key(rt.version) < key(fact["value"]):
         return True
@@ -98,7 +101,11 @@ def _fixes(model: ModelInfo, obj: CustomObject, compile_only: bool) -> list[Fix]
 
 
 def check_custom_objects(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED301-ED305 for every custom object of the model."""
+    """ED301-ED305 for every custom object of the model.
+
+    Yields:
+        ED301, ED305 finding(s) for this pair, if any.
+    """
     if model is None or not model.custom_objects:
         return
     rt = effective_keras(env)
@@ -177,9 +184,10 @@ def _one(
     state = "importable" if importable else "of unknown importability"
     yield finding(
         "ED302" if not compile_only else "ED304",
-        Severity.WARNING,
+        Severity.ERROR if importable else Severity.WARNING,
         f"{obj.kind} {name} comes from module {obj.module} ({state} here); {rt.label()} does not "
-        f"import it by itself, so `import {obj.module}` must run before load_model.",
+        f"import it by itself, so a plain load_model fails: `import {obj.module}` must run "
+        "before load_model.",
         evidence=ev + runtime_evidence(rt),
         fixes=_fixes(model, obj, compile_only),
         source=tables.keras_fact("imports_custom_modules")["source"],

@@ -64,7 +64,11 @@ def _tf_requirement(env: Environment, dist: str) -> Optional[str]:
 
 
 def check_numpy2(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED404: NumPy >= 2 with TensorFlow < 2.18 (built for NumPy 1): ``import tensorflow`` fails."""
+    """ED404: NumPy >= 2 with TensorFlow < 2.18 (built for NumPy 1): ``import tensorflow`` fails.
+
+    Yields:
+        ED404 finding(s) for this pair, if any.
+    """
     tf = tensorflow_version(env)
     np = env.version_of("numpy")
     if not tf or not np or major(np) is None or (major(np) or 0) < 2:
@@ -109,7 +113,11 @@ def _protobuf_fatal(tf: str, pb: str) -> Optional[str]:
 
 
 def check_protobuf(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED405: protobuf outside TensorFlow's requirement (error for the known-fatal pairs)."""
+    """ED405: protobuf outside TensorFlow's requirement (error for the known-fatal pairs).
+
+    Yields:
+        ED405 finding(s) for this pair, if any.
+    """
     tf = tensorflow_version(env)
     pb = env.version_of("protobuf")
     if not tf:
@@ -144,7 +152,11 @@ def check_protobuf(model: Optional[ModelInfo], env: Environment) -> Iterator[Fin
 
 
 def check_h5py(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED406: ``.h5`` and ``.keras`` (HDF5 weights member) loading needs h5py."""
+    """ED406: ``.h5`` and ``.keras`` (HDF5 weights member) loading needs h5py.
+
+    Yields:
+        ED406 finding(s) for this pair, if any.
+    """
     if model is None or not env.packages or env.version_of("h5py"):
         return
     needs = model.format is ModelFormat.KERAS_H5 or (
@@ -155,15 +167,19 @@ def check_h5py(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding
     yield finding(
         "ED406",
         Severity.ERROR,
-        f"{model.path} stores HDF5 data ({model.weights_member or 'the whole file'}) and h5py is not "
-        "installed: 'load_model() using h5 format requires h5py'.",
+        f"{model.path} stores HDF5 data ({model.weights_member or 'the whole file'}) and h5py "
+        "is not installed: 'load_model() using h5 format requires h5py'.",
         evidence=(("format", model.format.value),),
         fixes=[fixes.install_command(env, "h5py")],
     )
 
 
 def check_pip_conflicts(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED408: broken requirements in the ML stack, like ``pip check`` (read statically)."""
+    """ED408: broken requirements in the ML stack, like ``pip check`` (read statically).
+
+    Yields:
+        ED408 finding(s) for this pair, if any.
+    """
     try:
         from envdoctor.inventory import pip_check
 
@@ -210,7 +226,11 @@ def _fatal_pair(env: Environment, tf: str, dist: str, message: str) -> bool:
 
 
 def check_python_range(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED410: the Python is outside TensorFlow's/Keras' Requires-Python or tested range."""
+    """ED410: the Python is outside TensorFlow's/Keras' Requires-Python or tested range.
+
+    Yields:
+        ED410 finding(s) for this pair, if any.
+    """
     py = env.python_version
     if not py:
         return

@@ -18,7 +18,7 @@ from envdoctor.checks.runtime import (
 )
 from envdoctor.knowledge import tables
 from envdoctor.knowledge.versions import key, major, minor
-from envdoctor.types import Environment, Finding, ModelInfo, Severity
+from envdoctor.types import Environment, Finding, Fix, ModelInfo, Severity
 
 BACKEND_DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "jax": ("jax", "jaxlib"),
@@ -30,7 +30,11 @@ BACKEND_DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
 
 
 def check_tf_keras_pin(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED401: tf-keras X.Y must match TensorFlow X.Y (error when tf.keras routes to it)."""
+    """ED401: tf-keras X.Y must match TensorFlow X.Y (error when tf.keras routes to it).
+
+    Yields:
+        ED401 finding(s) for this pair, if any.
+    """
     tf = tensorflow_version(env)
     tfk = env.version_of("tf-keras")
     if not tf or not tfk or minor(tf) == minor(tfk):
@@ -62,7 +66,13 @@ def check_tf_keras_pin(model: Optional[ModelInfo], env: Environment) -> Iterator
 def check_legacy_without_tf_keras(
     model: Optional[ModelInfo], env: Environment
 ) -> Iterator[Finding]:
-    """ED402: TF_USE_LEGACY_KERAS is set but tf-keras is missing: tf.keras raises ImportError."""
+    """ED402: TF_USE_LEGACY_KERAS is set but tf-keras is missing: tf.keras raises ImportError.
+
+    Source: ``tensorflow/python/util/lazy_loader.py`` (TF 2.15.0 / 2.16.2 wheels).
+
+    Yields:
+        ED402 finding(s) for this pair, if any.
+    """
     tf = tensorflow_version(env)
     if (
         not tf
@@ -94,6 +104,9 @@ def check_keras3_with_old_tf(model: Optional[ModelInfo], env: Environment) -> It
 
     TF 2.15: tf.keras silently becomes Keras 3 (warning; model checks then use Keras 3).
     TF < 2.15: tf.keras cannot import Keras 3 (error).
+
+    Yields:
+        ED403 finding(s) for this pair, if any.
     """
     tf = tensorflow_version(env)
     keras = env.version_of("keras")
@@ -127,7 +140,11 @@ def check_keras3_with_old_tf(model: Optional[ModelInfo], env: Environment) -> It
 
 
 def check_backend_installed(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED407: the Keras 3 backend in force is not installed."""
+    """ED407: the Keras 3 backend in force is not installed.
+
+    Yields:
+        ED407 finding(s) for this pair, if any.
+    """
     rt = effective_keras(env)
     if rt.generation != 3 or rt.provided_by != "keras":
         return
@@ -147,29 +164,31 @@ def check_backend_installed(model: Optional[ModelInfo], env: Environment) -> Ite
         "ED407",
         Severity.ERROR,
         f"Keras {rt.version} runs on the '{env.keras_backend}' backend (set by "
-        f"{env.keras_backend_source}), but {', '.join(missing)} is not installed: `import keras` fails.",
+        f"{env.keras_backend_source}), but {', '.join(missing)} is not installed: "
+        "`import keras` fails.",
         evidence=(("backend", env.keras_backend), ("set by", env.keras_backend_source)),
         fixes=fix_list,
     )
 
 
 def check_no_keras(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED409: nothing in the environment can load a Keras/TensorFlow model."""
+    """ED409: nothing in the environment can load a Keras/TensorFlow model.
+
+    Yields:
+        ED409 finding(s) for this pair, if any.
+    """
     rt = effective_keras(env)
     if rt.generation is not None:
         return
     tf = rt.tensorflow
     if tf and (
-        (legacy_keras_requested(env) and key(tf) >= (2, 15, 0)) or major(env.version_of("keras")) == 3
+        (legacy_keras_requested(env) and key(tf) >= (2, 15, 0))
+        or major(env.version_of("keras")) == 3
     ):
         return  # ED402 / ED403 say what is wrong
     if model is None and not rt.tensorflow and not env.version_of("keras"):
         yield finding("ED409", Severity.INFO, f"No Keras or TensorFlow here ({rt.problem}).")
         return
-    rel = fixes.tensorflow_target(env, keras3=True)
-    fix_list = (
-        [fixes.install_command(env, f"{fixes.tensorflow_dist(env)}=={rel.minor}.*")] if rel else []
-    )
     yield finding(
         "ED409",
         Severity.ERROR,
@@ -179,5 +198,23 @@ def check_no_keras(model: Optional[ModelInfo], env: Environment) -> Iterator[Fin
             ("keras", env.version_of("keras") or "not installed"),
             ("tf-keras", env.version_of("tf-keras") or "not installed"),
         ),
-        fixes=fix_list,
+        fixes=_install_keras(env, tf),
     )
+
+
+def _install_keras(env: Environment, tf: Optional[str]) -> list[Fix]:
+    """The Keras that fits the installed TensorFlow, or TensorFlow itself when absent."""
+    rel = tables.tf_release(tf) if tf else None
+    if rel is not None and rel.keras_generation == 2:
+        return [fixes.install_command(env, f"keras{rel.keras.removeprefix('keras')}")]
+    if rel is not None:
+        target = fixes.keras_target(env, None, tf)
+        return [fixes.install_command(env, f"keras=={target}")] if target else []
+    keras = env.version_of("keras")
+    keras2 = tables.tf_release(keras) if major(keras) == 2 else None
+    if keras2 is not None:  # keras 2.x is tf.keras of the TensorFlow minor with its number
+        return [fixes.install_command(env, f"{fixes.tensorflow_dist(env)}=={keras2.minor}.*")]
+    target_tf = fixes.tensorflow_target(env, keras3=True)
+    if target_tf is None:
+        return [fixes.note(f"no TensorFlow release is tested on Python {env.python_version}")]
+    return [fixes.install_command(env, f"{fixes.tensorflow_dist(env)}=={target_tf.minor}.*")]

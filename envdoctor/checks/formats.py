@@ -36,6 +36,9 @@ def check_keras3_file_in_keras2(model: Optional[ModelInfo], env: Environment) ->
 
     Source: keras.json ``keras3_artifact_in_keras2`` (tensorflow#66381, keras#20081,
     ground truth tf215).
+
+    Yields:
+        ED101 finding(s) for this pair, if any.
     """
     if model is None or model.format not in (*_ARCHIVE_H5, ModelFormat.KERAS_CONFIG_JSON):
         return
@@ -66,6 +69,9 @@ def check_keras2_archive_in_keras3(
 
     Source: keras.json ``keras2_archive_in_keras3`` (keras#19089; ground truth for Keras
     3.3.3 and 3.15.1: every such file fails).
+
+    Yields:
+        ED102 finding(s) for this pair, if any.
     """
     if model is None or model.format is not ModelFormat.KERAS_ARCHIVE:
         return
@@ -109,8 +115,8 @@ def _legacy_keras_fixes(env: Environment, model: ModelInfo) -> list[Fix]:
             target = saver_tf if saver_tf and tables.tf_release(saver_tf) else rel.minor
             out.append(
                 fixes.note(
-                    f"use an environment with TensorFlow {target} (tf.keras = Keras {target}), e.g. "
-                    f'a new venv: pip install "tensorflow=={target}.*"'
+                    f"use an environment with TensorFlow {target} (tf.keras = Keras {target}), "
+                    f'e.g. a new venv: pip install "tensorflow=={target}.*"'
                 )
             )
     return out
@@ -120,6 +126,9 @@ def check_savedmodel_in_keras3(model: Optional[ModelInfo], env: Environment) -> 
     """ED103: Keras 3's ``load_model`` refuses SavedModel directories.
 
     Source: keras.json ``savedmodel_not_supported_by_keras3`` (saving_api.py@v3.0.0).
+
+    Yields:
+        ED103 finding(s) for this pair, if any.
     """
     if model is None or model.format is not ModelFormat.SAVEDMODEL:
         return
@@ -165,7 +174,7 @@ def check_savedmodel_in_keras3(model: Optional[ModelInfo], env: Environment) -> 
             if has_meta
             else "."
         ),
-        evidence=runtime_evidence(rt) + (("signature", endpoint),),
+        evidence=(*runtime_evidence(rt), ("signature", endpoint)),
         fixes=fix_list,
         source=fact["source"],
     )
@@ -186,6 +195,9 @@ def check_archive_in_old_keras(model: Optional[ModelInfo], env: Environment) -> 
     """ED104: ``.keras`` archives need Keras >= 2.12 (2.11 had only an experimental API).
 
     Source: keras.json ``keras_archive_public_since`` / ``keras_archive_experimental``.
+
+    Yields:
+        ED104 finding(s) for this pair, if any.
     """
     if model is None or model.format is not ModelFormat.KERAS_ARCHIVE:
         return

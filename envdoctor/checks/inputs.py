@@ -29,7 +29,11 @@ def describe_input(spec: InputSpec) -> str:
 
 
 def check_inputs(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED701 (info): one line per input; graph execution fails on a wrong rank or width."""
+    """ED701 (info): one line per input; graph execution fails on a wrong rank or width.
+
+    Yields:
+        ED701 finding(s) for this pair, if any.
+    """
     if model is None or not model.inputs:
         return
     lines = [describe_input(s) for s in model.inputs]
@@ -43,7 +47,11 @@ def check_inputs(model: Optional[ModelInfo], env: Environment) -> Iterator[Findi
 
 
 def check_mixed_precision(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED702 (info): a mixed-precision policy is saved with the model."""
+    """ED702 (info): a mixed-precision policy is saved with the model.
+
+    Yields:
+        ED702 finding(s) for this pair, if any.
+    """
     if model is None or not (model.dtype_policy or "").startswith("mixed_"):
         return
     rt = effective_keras(env)

@@ -26,9 +26,11 @@ from envdoctor.knowledge.versions import key, python_minor
 from envdoctor.types import Environment, Finding, Fix, ModelFormat, ModelInfo, Severity
 
 _MARSHAL_SOURCE = (
-    "https://github.com/keras-team/keras/issues/14875; https://github.com/keras-team/keras/issues/7440; "
-    "https://github.com/keras-team/tf-keras/issues/567; tests/live/ground_truth_tf216-keras33.json "
-    "(Python 3.10 -> 3.11: bad marshal data); tests/live/ground_truth_tf215.json (3.9 -> 3.10 loads)"
+    "https://github.com/keras-team/keras/issues/14875; "
+    "https://github.com/keras-team/keras/issues/7440; "
+    "https://github.com/keras-team/tf-keras/issues/567; "
+    "tests/live/ground_truth_tf216-keras33.json (Python 3.10 -> 3.11: bad marshal data); "
+    "tests/live/ground_truth_tf215.json (3.9 -> 3.10 loads)"
 )
 
 
@@ -59,7 +61,11 @@ def _runs_bytecode(model: ModelInfo, rt: KerasRuntime) -> bool:
 
 
 def check_lambda_safe_mode(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED203: ``load_model`` refuses a Python-lambda Lambda under safe_mode (error)."""
+    """ED203: ``load_model`` refuses a Python-lambda Lambda under safe_mode (error).
+
+    Yields:
+        ED203 finding(s) for this pair, if any.
+    """
     if model is None:
         return
     rt = effective_keras(env)
@@ -75,8 +81,9 @@ def check_lambda_safe_mode(model: Optional[ModelInfo], env: Environment) -> Iter
         Severity.ERROR,
         f"Lambda layer(s) {names} hold Python bytecode; {rt.label()} refuses to deserialize them "
         "with the default safe_mode=True ('Requested the deserialization of a Lambda layer ... "
-        "disallowed by default'). safe_mode=False runs that code: use it ONLY for a file you trust.",
-        evidence=(("lambda layers", names),) + runtime_evidence(rt),
+        "disallowed by default'). safe_mode=False runs that code: use it ONLY for a file you "
+        "trust.",
+        evidence=(("lambda layers", names), *runtime_evidence(rt)),
         fixes=(
             fixes.python_fix(
                 f'model = {fn}("{model.path}", safe_mode=False)',
@@ -102,6 +109,9 @@ def check_lambda_bytecode(model: Optional[ModelInfo], env: Environment) -> Itera
     environment's, or when the saver's Keras/TF version rules out every Python of this
     family; a different minor of the same family is a warning.  ED202 (warning) when the
     saving Python is unknown.
+
+    Yields:
+        ED201, ED202 finding(s) for this pair, if any.
     """
     if model is None:
         return
@@ -136,7 +146,7 @@ def check_lambda_bytecode(model: Optional[ModelInfo], env: Environment) -> Itera
             f"Python {here_s} ({how}).",
             evidence=(
                 *evidence,
-                ("python at save", model.sidecar.python_version if model.sidecar else ""),
+                ("python at save", (model.sidecar.python_version if model.sidecar else None) or ""),
             ),
             fixes=keep,
             source=_MARSHAL_SOURCE,
@@ -196,37 +206,5 @@ def _same_python_fixes(model: ModelInfo) -> tuple[Fix, ...]:
         fixes.note(
             "or rebuild the architecture in code and load only the weights "
             "(model.load_weights), replacing the lambda by a registered function"
-        ),
-    )
-
-
-def check_code_on_load(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED204: loading runs code or reads files from the model without a safe_mode check.
-
-    Source: compat-facts §2.6 and §3.1 (CERT VU#253266; CVE-2025-9905; TFSMLayer,
-    TorchModuleWrapper, lookup-layer vocabulary files, non-keras modules).
-    """
-    if model is None or not model.security:
-        return
-    rt = effective_keras(env)
-    risky = []
-    for obj in model.security:
-        if obj.kind == "lambda" and safe_mode_refuses(model, rt):
-            continue  # ED203 covers it: refused, not run
-        risky.append(obj)
-    if not risky:
-        return
-    yield finding(
-        "ED204",
-        Severity.WARNING,
-        "Loading this file runs code or reads files named in it: "
-        + "; ".join(f"{o.where}: {o.detail}" for o in risky)
-        + ". Load it only if you trust its source.",
-        evidence=tuple((o.kind, o.where) for o in risky) + runtime_evidence(rt),
-        fixes=(
-            fixes.note(
-                "inspect the file's origin; load untrusted models in a sandbox "
-                "(a container without credentials or network)"
-            ),
         ),
     )

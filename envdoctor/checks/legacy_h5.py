@@ -30,8 +30,11 @@ FULL_NAMES = {
 
 
 INITIALIZERS = frozenset(
-    "Constant GlorotNormal GlorotUniform HeNormal HeUniform Identity LecunNormal LecunUniform "
-    "Ones Orthogonal RandomNormal RandomUniform TruncatedNormal VarianceScaling Zeros".split()
+    {
+        "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
+        "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
+        "TruncatedNormal", "VarianceScaling", "Zeros",
+    }
 )
 """Keras initializer class names (``keras.initializers``)."""
 
@@ -49,7 +52,11 @@ def _raw_signals(model: ModelInfo) -> tuple[bool, bool]:
         node = stack.pop()
         if isinstance(node, dict):
             inner = node.get("config")
-            if node.get("class_name") in INITIALIZERS and isinstance(inner, dict) and "dtype" in inner:
+            if (
+                node.get("class_name") in INITIALIZERS
+                and isinstance(inner, dict)
+                and "dtype" in inner
+            ):
                 return list_sequential, True
             stack.extend(node.values())
         elif isinstance(node, list):
@@ -69,20 +76,30 @@ def _reasons(model: ModelInfo, keras1: bool) -> list[tuple[str, str]]:
         fact = tables.keras_fact(name)
         hits = sorted(classes & set(fact["value"]))
         if hits:
-            out.append((f"Keras 2 {label + ' ' if label else ''}layer config ({', '.join(hits)}): "
-                        f"{fact['text']}", fact["source"]))
+            out.append(
+                (
+                    f"Keras 2 {label + ' ' if label else ''}layer config ({', '.join(hits)}): "
+                    f"{fact['text']}",
+                    fact["source"],
+                )
+            )
     if (model.dtype_policy or "").startswith("mixed_"):
         fact = tables.keras_fact("legacy_h5_keras2_mixed_policy")
-        out.append((f"Keras 2 mixed-precision policy {model.dtype_policy}: {fact['text']}",
-                    fact["source"]))
+        out.append(
+            (f"Keras 2 mixed-precision policy {model.dtype_policy}: {fact['text']}", fact["source"])
+        )
     list_sequential, init_dtype = _raw_signals(model)
     if list_sequential:
         fact = tables.keras_fact("legacy_h5_list_sequential")
         out.append((f"old list-style Sequential config: {fact['text']}", fact["source"]))
     if init_dtype:
         fact = tables.keras_fact("legacy_h5_initializer_dtype")
-        out.append((f"initializers with a 'dtype' argument (tf.keras of TF 1.x): {fact['text']}",
-                    fact["source"]))
+        out.append(
+            (
+                f"initializers with a 'dtype' argument (tf.keras of TF 1.x): {fact['text']}",
+                fact["source"],
+            )
+        )
     return out
 
 
@@ -94,6 +111,9 @@ def check_legacy_h5_in_keras3(model: Optional[ModelInfo], env: Environment) -> I
     policies), otherwise a warning (best-effort conversion).
 
     Sources: the ``legacy_h5_*`` facts of ``knowledge/keras.json``.
+
+    Yields:
+        ED105 finding(s) for this pair, if any.
     """
     if model is None or model.format is not ModelFormat.KERAS_H5:
         return
@@ -134,6 +154,9 @@ def check_keras1_in_tf_keras(model: Optional[ModelInfo], env: Environment) -> It
     """ED110: a Keras 1 config loaded by tf.keras / tf-keras (no Keras 1 argument converters).
 
     Source: keras.json ``keras1_config_in_tf_keras``.
+
+    Yields:
+        ED110 finding(s) for this pair, if any.
     """
     if model is None or model.format not in (ModelFormat.KERAS_H5, ModelFormat.KERAS_CONFIG_JSON):
         return
@@ -149,11 +172,14 @@ def check_keras1_in_tf_keras(model: Optional[ModelInfo], env: Environment) -> It
         "ED110",
         Severity.ERROR,
         f"{model.path} has a Keras 1 config (keras_version {model.keras_version or 'absent'}: "
-        f"output_dim, init, W_regularizer...); {rt.label()} rejects those arguments: {fact['text']}.",
+        f"output_dim, init, W_regularizer...); {rt.label()} rejects those arguments: "
+        f"{fact['text']}.",
         evidence=(("saved by", f"Keras {model.keras_version or '1.x'}"), *runtime_evidence(rt)),
         fixes=(
-            fixes.note("load it with multi-backend Keras 2.3 (Python <= 3.7, TensorFlow 1.x/2.0-2.2 "
-                       "backend) and re-save it, or rebuild the architecture and load its weights"),
+            fixes.note(
+                "load it with multi-backend Keras 2.3 (Python <= 3.7, TensorFlow 1.x/2.0-2.2 "
+                "backend) and re-save it, or rebuild the architecture and load its weights"
+            ),
         ),
         source=fact["source"],
     )
@@ -170,9 +196,9 @@ def _keras2_fixes(env: Environment, model: ModelInfo) -> list[Fix]:
     else:
         out.append(
             fixes.note(
-                f"load {model.path} in an environment with Keras 2 (TensorFlow <= 2.15, or tf-keras "
-                "with TF_USE_LEGACY_KERAS=1), then re-save it with model.save('model.keras') from "
-                "Keras 3 after rebuilding"
+                f"load {model.path} in an environment with Keras 2 (TensorFlow <= 2.15, or "
+                "tf-keras with TF_USE_LEGACY_KERAS=1); to move it to Keras 3, rebuild the "
+                "architecture there and load the weights"
             )
         )
     return out
@@ -207,6 +233,9 @@ def check_h5_loss_alias(model: Optional[ModelInfo], env: Environment) -> Iterato
 
     Source: keras.json ``legacy_h5_loss_aliases`` (ground truth: every compiled ``.h5``
     fixture with ``loss="mse"`` fails in Keras 3.3.3 and 3.15.1; ``compile=False`` loads).
+
+    Yields:
+        ED109 finding(s) for this pair, if any.
     """
     if model is None or model.format is not ModelFormat.KERAS_H5:
         return
@@ -225,8 +254,8 @@ def check_h5_loss_alias(model: Optional[ModelInfo], env: Environment) -> Iterato
         Severity.ERROR,
         f"The training config of {model.path} names the loss {', '.join(repr(b) for b in bad)}; "
         f"{rt.label()} cannot resolve that alias when load_model compiles a legacy .h5 "
-        f"({fact['text']}). Loading without compiling works.",
-        evidence=(("loss", ", ".join(losses)),) + runtime_evidence(rt),
+        f"({fact['text']}). compile=False avoids this error.",
+        evidence=(("loss", ", ".join(losses)), *runtime_evidence(rt)),
         fixes=(
             fixes.python_fix(
                 f'model = keras.saving.load_model("{model.path}", compile=False)',

@@ -1,5 +1,7 @@
-"""SavedModel graph facts: add-on ops (ED501), producer (ED502), TF 1.x (ED503), no Keras
-metadata (ED504).
+"""SavedModel graph facts: ED501, ED502, ED503, ED504.
+
+Add-on ops (ED501), producer version (ED502), TF 1.x SavedModels (ED503), no Keras metadata
+(ED504).
 
 Sources: compat-facts §1.5 (``Op type not registered``; GraphDef producer versions 1645 in
 TF 2.15.0, 1766 in TF 2.16.2), ``knowledge/addon_ops.json``, ``knowledge/keras.json``
@@ -25,8 +27,13 @@ def _ops(model: ModelInfo) -> list[str]:
 
 
 def check_addon_ops(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED501: the graph uses ops registered by an add-on library that is missing (or built
-    for another TensorFlow minor).
+    """ED501: the graph uses ops of an add-on library that is missing or built for another TF.
+
+    Error when the distribution is missing, or (tensorflow-text) its minor differs from
+    TensorFlow's; info when it is installed and matches (import it before loading).
+
+    Yields:
+        ED501 finding(s) for this pair, if any.
     """
     if model is None or model.format is not ModelFormat.SAVEDMODEL:
         return
@@ -46,8 +53,8 @@ def check_addon_ops(model: Optional[ModelInfo], env: Environment) -> Iterator[Fi
             yield finding(
                 "ED501",
                 Severity.INFO,
-                f"The graph uses {dist} ops ({', '.join(ops[:8])}); {dist} {installed} is installed: "
-                f"`import {info['module']}` before tf.saved_model.load.",
+                f"The graph uses {dist} ops ({', '.join(ops[:8])}); {dist} {installed} is "
+                f"installed: `import {info['module']}` before tf.saved_model.load.",
                 evidence=(("ops", ", ".join(ops)), (dist, installed)),
                 fixes=(fixes.python_fix(f"import {info['module']}", "registers the ops"),),
                 source=sources[dist],
@@ -82,7 +89,11 @@ def check_addon_ops(model: Optional[ModelInfo], env: Environment) -> Iterator[Fi
 
 
 def check_producer(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED502: the SavedModel comes from a newer TensorFlow than the installed one."""
+    """ED502: the SavedModel comes from a newer TensorFlow than the installed one.
+
+    Yields:
+        ED502 finding(s) for this pair, if any.
+    """
     if model is None or model.format is not ModelFormat.SAVEDMODEL or model.savedmodel is None:
         return
     tf = tensorflow_version(env)
@@ -119,6 +130,9 @@ def check_tf1(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]
 
     Error under Keras 2, whose ``load_model`` raises ``IndexError`` on it (keras.json
     ``tf1_savedmodel_in_keras2_load_model``); a warning otherwise (Keras 3: ED103 covers it).
+
+    Yields:
+        ED503 finding(s) for this pair, if any.
     """
     if model is None or model.format is not ModelFormat.SAVEDMODEL:
         return
@@ -156,8 +170,12 @@ def _first_signature(model: ModelInfo) -> str:
 
 
 def check_no_keras_metadata(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED504: Keras 2 ``load_model`` of a SavedModel without keras_metadata.pb returns a plain
-    TensorFlow object (loads; call its signatures).
+    """ED504: Keras 2 loads a SavedModel without keras_metadata.pb as a plain TF object.
+
+    Info: it loads; call its signatures (keras.json ``keras2_savedmodel_without_metadata``).
+
+    Yields:
+        ED504 finding(s) for this pair, if any.
     """
     if model is None or model.format is not ModelFormat.SAVEDMODEL or model.savedmodel is None:
         return

@@ -20,20 +20,25 @@ from envdoctor.types import Environment, Finding, ModelInfo, Severity
 
 
 def check_sidecar_pins(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED801: requirements pinned beside the model that this environment does not satisfy."""
+    """ED801: requirements pinned beside the model that this environment does not satisfy.
+
+    Yields:
+        ED801 finding(s) for this pair, if any.
+    """
     if model is None or model.sidecar is None or not model.sidecar.requirements or not env.packages:
         return
     bad: list[tuple[str, str]] = []
     reqs: list[str] = []
+    py = python_minor(env.python_version)
     for line in model.sidecar.requirements:
         try:
             req = Requirement(line)
         except InvalidRequirement:
             continue
-        if req.marker is not None and not req.marker.evaluate(
-            {"python_version": env.python_version[:4]}
-        ):
-            continue
+        if req.marker is not None and py is not None:
+            here = {"python_version": f"{py[0]}.{py[1]}", "python_full_version": env.python_version}
+            if not req.marker.evaluate(here):
+                continue
         current = env.version_of(canonicalize_name(req.name))
         spec = str(req.specifier)
         if current is None or (spec and satisfies(current, spec) is False):
@@ -55,7 +60,11 @@ def check_sidecar_pins(model: Optional[ModelInfo], env: Environment) -> Iterator
 
 
 def check_sidecar_python(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED802: the training Python minor differs from this environment's."""
+    """ED802: the training Python minor differs from this environment's.
+
+    Yields:
+        ED802 finding(s) for this pair, if any.
+    """
     if model is None or model.sidecar is None or not model.sidecar.python_version:
         return
     saved, here = python_minor(model.sidecar.python_version), python_minor(env.python_version)

@@ -26,7 +26,7 @@ from envdoctor.types import Environment, Finding, Fix, ModelFormat, ModelInfo, S
 
 
 def _evidence(model: ModelInfo, rt: KerasRuntime) -> tuple[tuple[str, str], ...]:
-    return (("saved by", f"Keras {model.keras_version}"),) + runtime_evidence(rt)
+    return (("saved by", f"Keras {model.keras_version}"), *runtime_evidence(rt))
 
 
 def check_saver_newer(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
@@ -36,6 +36,9 @@ def check_saver_newer(model: Optional[ModelInfo], env: Environment) -> Iterator[
     (DTypePolicy dicts), else a warning; a newer patch is info.  Keras 2: tf-keras >= 2.21
     files (InputLayer ``optional``) and tf-keras ``.keras`` files in the keras 2.x package are
     errors; other newer minors warnings.
+
+    Yields:
+        ED106 finding(s) for this pair, if any.
     """
     if model is None or model.format not in CONFIG_FORMATS or not model.keras_version:
         return
@@ -122,6 +125,9 @@ def check_regressions(model: Optional[ModelInfo], env: Environment) -> Iterator[
     """ED107: a known point-release regression matches this saver/loader pair.
 
     Source: the ``regressions`` rows of ``knowledge/keras.json`` (each with its issue links).
+
+    Yields:
+        ED107 finding(s) for this pair, if any.
     """
     if model is None or not model.keras_version:
         return

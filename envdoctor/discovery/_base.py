@@ -76,8 +76,13 @@ class Context:
         home: Optional[str] = None,
     ) -> None:
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
-        self.cwd = os.path.abspath(cwd if cwd is not None else os.getcwd())
         self.home = home or self.get("HOME") or self.get("USERPROFILE") or os.path.expanduser("~")
+        if cwd is None or not os.path.isabs(cwd):
+            try:
+                cwd = os.path.join(os.getcwd(), cwd or "")
+            except OSError:  # the working directory was deleted
+                cwd = os.path.join(self.home, cwd or "")
+        self.cwd = os.path.normpath(cwd)
         self._memo: dict[str, object] = {}
 
     def memo(self, key: str, factory: Callable[[], T]) -> T:

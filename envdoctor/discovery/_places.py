@@ -1,14 +1,14 @@
-"""Where tools keep Python installations and environments, as pure functions of a Context.
+r"""Where tools keep Python installations and environments, as pure functions of a Context.
 
 Each function returns candidate directories (existing or not) in the order the tool
 itself would use them; callers skip the missing ones.  Sources, all in
 ``shared/reference/compat-facts.md`` §4.1 and §5.3: pyenv (``PYENV_ROOT``, default
 ``~/.pyenv``), uv (``UV_PYTHON_INSTALL_DIR``, ``$XDG_DATA_HOME/uv/python``,
-``%APPDATA%\\uv\\data\\python``; ``UV_TOOL_DIR``), pipx (``PIPX_HOME``, defaults
-``~/.local/share/pipx``, legacy ``~/.local/pipx``, ``~\\pipx``,
-``%LOCALAPPDATA%\\pipx``; global ``/opt/pipx``), poetry (``POETRY_VIRTUALENVS_PATH``,
+``%APPDATA%\uv\data\python``; ``UV_TOOL_DIR``), pipx (``PIPX_HOME``, defaults
+``~/.local/share/pipx``, legacy ``~/.local/pipx``, ``~\pipx``,
+``%LOCALAPPDATA%\pipx``; global ``/opt/pipx``), poetry (``POETRY_VIRTUALENVS_PATH``,
 ``POETRY_CACHE_DIR``, ``~/.cache/pypoetry``, ``~/Library/Caches/pypoetry``,
-``%LOCALAPPDATA%\\pypoetry\\Cache``), pipenv (``WORKON_HOME``, default
+``%LOCALAPPDATA%\pypoetry\Cache``), pipenv (``WORKON_HOME``, default
 ``~/.local/share/virtualenvs``), reticulate's ``virtualenv_root()``
 (``RETICULATE_VIRTUALENV_ROOT``, ``WORKON_HOME``, ``~/.virtualenvs``, where R's ``~`` on
 Windows is the Documents folder, often redirected to OneDrive) and conda
@@ -61,18 +61,21 @@ def pyenv_versions_dirs(ctx: Context) -> list[str]:
 
 
 def uv_python_dirs(ctx: Context) -> list[str]:
-    """uv's managed Python directory: ``UV_PYTHON_INSTALL_DIR``, else the data-dir ones."""
+    """The directories of uv-managed Pythons: ``UV_PYTHON_INSTALL_DIR``, else the defaults."""
     if ctx.get("UV_PYTHON_INSTALL_DIR"):
         return [ctx.expand(ctx.get("UV_PYTHON_INSTALL_DIR"))]
     dirs = [os.path.join(d, "uv", "python") for d in data_homes(ctx)]
     if ctx.get("APPDATA"):
         appdata = ctx.expand(ctx.get("APPDATA"))
-        dirs += [os.path.join(appdata, "uv", "data", "python"), os.path.join(appdata, "uv", "python")]
+        dirs += [
+            os.path.join(appdata, "uv", "data", "python"),
+            os.path.join(appdata, "uv", "python"),
+        ]
     return _unique(dirs)
 
 
 def uv_tool_dirs(ctx: Context) -> list[str]:
-    """uv's tool environments: ``UV_TOOL_DIR``, else the data-dir ones."""
+    """The directories of uv tool environments: ``UV_TOOL_DIR``, else the defaults."""
     if ctx.get("UV_TOOL_DIR"):
         return [ctx.expand(ctx.get("UV_TOOL_DIR"))]
     dirs = [os.path.join(d, "uv", "tools") for d in data_homes(ctx)]
@@ -83,7 +86,7 @@ def uv_tool_dirs(ctx: Context) -> list[str]:
 
 
 def pipx_venv_dirs(ctx: Context) -> list[str]:
-    """pipx's ``venvs`` directories: ``$PIPX_HOME`` or the defaults, legacy ones, global ones."""
+    """The pipx ``venvs`` directories: ``$PIPX_HOME``, the defaults, legacy and global ones."""
     homes = [ctx.expand(ctx.get("PIPX_HOME"))] if ctx.get("PIPX_HOME") else []
     homes += [os.path.join(d, "pipx") for d in data_homes(ctx)]
     homes += ctx.in_homes(".local", "pipx")
@@ -98,7 +101,7 @@ def pipx_venv_dirs(ctx: Context) -> list[str]:
 
 
 def poetry_venv_dirs(ctx: Context) -> list[str]:
-    """poetry's ``virtualenvs.path``: ``POETRY_VIRTUALENVS_PATH``, ``POETRY_CACHE_DIR``, defaults."""
+    """The poetry ``virtualenvs.path``: ``POETRY_VIRTUALENVS_PATH``, else derived, else defaults."""
     if ctx.get("POETRY_VIRTUALENVS_PATH"):
         return [ctx.expand(ctx.get("POETRY_VIRTUALENVS_PATH"))]
     if ctx.get("POETRY_CACHE_DIR"):
@@ -111,7 +114,7 @@ def poetry_venv_dirs(ctx: Context) -> list[str]:
 
 
 def pipenv_default_dirs(ctx: Context) -> list[str]:
-    """pipenv's default venv directory (``~/.local/share/virtualenvs``), ignoring WORKON_HOME."""
+    """The default pipenv venv directory (``~/.local/share/virtualenvs``), not WORKON_HOME."""
     return _unique([os.path.join(d, "virtualenvs") for d in data_homes(ctx)])
 
 
@@ -136,8 +139,12 @@ def r_homes(ctx: Context) -> list[str]:
 
 
 def reticulate_virtualenv_roots(ctx: Context) -> list[str]:
-    """reticulate's ``virtualenv_root()``: ``RETICULATE_VIRTUALENV_ROOT``, ``WORKON_HOME``,
-    else ``~/.virtualenvs`` (for each of :func:`r_homes`)."""
+    """The directories reticulate's ``virtualenv_root()`` can be.
+
+    Returns:
+        ``[RETICULATE_VIRTUALENV_ROOT]``, else ``[WORKON_HOME]``, else ``~/.virtualenvs``
+        for each of :func:`r_homes`.
+    """
     for var in ("RETICULATE_VIRTUALENV_ROOT", "WORKON_HOME"):
         if ctx.get(var):
             return [ctx.expand(ctx.get(var))]
@@ -145,9 +152,14 @@ def reticulate_virtualenv_roots(ctx: Context) -> list[str]:
 
 
 def venv_home_dirs(ctx: Context) -> list[str]:
-    """Every directory that holds one venv per subdirectory (reticulate, virtualenvwrapper,
-    pipenv, poetry), in that order."""
-    dirs = [ctx.expand(ctx.get(v)) for v in ("RETICULATE_VIRTUALENV_ROOT", "WORKON_HOME") if ctx.get(v)]
+    """Every directory that holds one venv per subdirectory.
+
+    Returns:
+        The reticulate / virtualenvwrapper, pipenv and poetry directories, in that order.
+    """
+    dirs = [
+        ctx.expand(ctx.get(v)) for v in ("RETICULATE_VIRTUALENV_ROOT", "WORKON_HOME") if ctx.get(v)
+    ]
     dirs += [os.path.join(h, ".virtualenvs") for h in r_homes(ctx)]
     dirs += pipenv_default_dirs(ctx)
     dirs += poetry_venv_dirs(ctx)

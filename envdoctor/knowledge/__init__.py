@@ -17,7 +17,7 @@ Files:
 from __future__ import annotations
 
 import json
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -37,12 +37,12 @@ def load(name: str) -> dict[str, Any]:
 
     Raises:
         KeyError: ``name`` is not a known data file.
-        ValueError: the file is not a JSON object (a packaging error).
+        TypeError: the file is not a JSON object (a packaging error).
     """
     if name not in DATA_FILES:
         raise KeyError(name)
     text = resources.files(__name__).joinpath(f"{name}.json").read_text(encoding="utf-8")
     data = json.loads(text)
     if not isinstance(data, dict):
-        raise ValueError(f"knowledge file {name}.json is not a JSON object")
+        raise TypeError(f"knowledge file {name}.json is not a JSON object")
     return data

@@ -78,7 +78,8 @@ def _model_lines(info: ModelInfo) -> list[tuple[int, str]]:
     if info.layers:
         facts.append(("layers", str(len(info.layers))))
     for spec in info.inputs:
-        shape = "(" + ", ".join("None" if d is None else str(d) for d in spec.shape) + ")"
+        dims = ["None" if d is None else str(d) for d in spec.shape]
+        shape = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
         facts.append((f"input {spec.name or '?'}", f"{shape} {spec.dtype or '?'}"))
     if info.dtype_policy:
         facts.append(("dtype policy", info.dtype_policy))
@@ -163,6 +164,9 @@ def render_check(report: Report, out: TextIO, *, color: bool) -> None:
     with its evidence, fixes and source, then one verdict line per model.
     """
     console = _console(out, color)
+    if report.candidates:
+        _render_all(report, console)
+        return
     for env in report.environments:
         _print(console, 0, f"[bold]Python environment[/bold] {_e(env.python)}")
         _print(console, 2, _e(describe_env(env)))
@@ -197,3 +201,80 @@ def render_check(report: Report, out: TextIO, *, color: bool) -> None:
             text = f"[green]✓ {_e(what)} should load and run here[/green]"
         _print(console, 0, text)
     _print(console, 0, f"[dim]{errors} error(s), {warnings} warning(s).[/dim]")
+
+
+def render_envs(report: Report, out: TextIO, *, color: bool) -> None:
+    """Print one row per environment found (``envdoctor envs``).
+
+    Columns: kind, location, Python, TensorFlow, Keras, tf-keras, NumPy, backend, health.
+    """
+    from rich.table import Table
+
+    console = _console(out, color)
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    columns = ("kind", "location", "Python", "TF", "Keras", "tf-keras", "NumPy", "backend")
+    columns += ("health",)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    envs = {e.python: e for e in report.environments}
+    for cand in report.candidates:
+        env = envs.get(cand.python)
+        health = cand.health if cand.health != "broken" else f"broken: {cand.reason}"
+        style = STYLE.get(cand.health, "red")
+        if env is None:
+            table.add_row(cand.kind, _e(cand.python or cand.prefix), "", "", "", "", "", "",
+                          f"[{style}]{_e(health)}[/{style}]")
+            continue
+        tf = next((env.version_of(n) for n in ("tensorflow", "tensorflow-cpu", "tensorflow-gpu",
+                                                "tensorflow-intel", "tensorflow-macos",
+                                                "tf-nightly") if env.version_of(n)), None)
+        table.add_row(
+            cand.kind,
+            _e(cand.python),
+            env.python_version or "?",
+            tf or "-",
+            env.version_of("keras") or "-",
+            env.version_of("tf-keras") or "-",
+            env.version_of("numpy") or "-",
+            env.keras_backend,
+            f"[{style}]{_e(health)}[/{style}]",
+        )
+    console.print(table)
+    broken = sum(1 for c in report.candidates if c.health == "broken")
+    _print(console, 0, f"[dim]{len(report.candidates)} environment(s), {broken} broken.[/dim]")
+
+
+def _render_all(report: Report, console: Console) -> None:
+    """``check --all``: each environment's verdict, best first, with the reason for each."""
+    for info in report.models:
+        for indent, line in _model_lines(info)[:2]:
+            _print(console, indent, line)
+    console.print()
+    by_python: dict[str, list[Finding]] = {}
+    for f in report.findings:
+        by_python.setdefault(f.python, []).append(f)
+    for cand in report.candidates:
+        label = f"{cand.kind} {cand.name}".strip()
+        if cand.health == "broken":
+            _print(console, 0, f"[red]✗ {_e(cand.python or cand.prefix)}[/red] ({_e(label)})")
+            _print(console, 4, f"broken: {_e(cand.reason)}")
+            continue
+        verdicts = [v for v in report.verdicts if v.python == cand.python]
+        worst = "ok"
+        for v in verdicts:
+            if v.status == "error" or (v.status == "warning" and worst == "ok"):
+                worst = v.status
+        style = STYLE[worst]
+        _print(console, 0, f"[{style}]{MARK[worst]} {_e(cand.python)}[/{style}] ({_e(label)})")
+        mine = [f for f in by_python.get(cand.python, []) if f.severity is not Severity.INFO]
+        if not mine:
+            _print(console, 4, "should load and run here")
+        for f in sorted(mine, key=lambda f: -f.severity.rank)[:4]:
+            _print(console, 4, f"{f.code} {_e(f.title)}")
+        if len(mine) > 4:
+            more = len(mine) - 4
+            _print(console, 4, f"[dim]... and {more} more (envdoctor check --python ...)[/dim]")
+    ok = sum(1 for c in report.candidates if c.health != "broken" and all(
+        v.status != "error" for v in report.verdicts if v.python == c.python))
+    console.print()
+    _print(console, 0, f"[dim]{ok} of {len(report.candidates)} environment(s) can load it.[/dim]")

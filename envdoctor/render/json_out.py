@@ -47,7 +47,8 @@ def envelope(report: Report, command: str) -> dict[str, Any]:
 
     Returns:
         A dict with ``schema_version``, ``envdoctor_version``, ``command``, ``models``,
-        ``environments``, ``findings``, ``verdicts``, ``checked`` and ``summary``
+        ``environments``, ``findings``, ``verdicts``, ``checked``, ``candidates`` (environments
+        found by discovery, for ``envs``/``check --all``/``which``) and ``summary``
         (counts of findings per severity and the overall ``status``).
     """
     counts = {"error": 0, "warning": 0, "info": 0}
@@ -66,6 +67,7 @@ def envelope(report: Report, command: str) -> dict[str, Any]:
         "findings": to_jsonable(report.findings),
         "verdicts": to_jsonable(report.verdicts),
         "checked": to_jsonable(report.checked),
+        "candidates": to_jsonable(report.candidates),
         "summary": {"status": status, "counts": counts},
     }
 

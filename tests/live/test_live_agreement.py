@@ -14,7 +14,6 @@ pass failed.  The agreement table is written to ``$ENVDOCTOR_LIVE_REPORT`` (defa
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -25,50 +24,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from livecommon import FIXTURES, REPO, fixture_models
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "tests" / "fixtures"
-LIVE = os.environ.get("ENVDOCTOR_LIVE", "1") != "0"
-EXTRA = os.environ.get("ENVDOCTOR_LIVE_EXTRA", "0") == "1"
-CORE_ENVS = ("tf215", "tf216-keras33", "tf221", "jax")
-EXTRA_ENVS = ("tf213", "tf221-tfkeras")
-
-pytestmark = [
-    pytest.mark.live,
-    pytest.mark.skipif(not LIVE, reason="ENVDOCTOR_LIVE=0 skips the live tier"),
-]
-
-
-def _make_fixtures() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_fixtures", REPO / "scripts" / "make_fixtures.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_fixtures"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def fixture_models() -> list[Path]:
-    """Every saved model under tests/fixtures/<env>/ (files and SavedModel directories)."""
-    models = []
-    for env_dir in sorted(p for p in FIXTURES.iterdir() if p.is_dir() and (p / "SAVED_WITH.json").exists()):
-        for entry in sorted(env_dir.iterdir()):
-            if entry.name in ("SAVED_WITH.json",) or entry.name.startswith("."):
-                continue
-            models.append(entry)
-    return models
-
-
-@pytest.fixture(scope="session")
-def make_fixtures() -> ModuleType:
-    return _make_fixtures()
-
-
-@pytest.fixture(scope="session")
-def live_envs(make_fixtures: ModuleType) -> dict[str, Path]:
-    names = list(CORE_ENVS) + (list(EXTRA_ENVS) if EXTRA else [])
-    envs: dict[str, Path] = make_fixtures.ensure_envs(names, extra=EXTRA)
-    return {n: Path(envs[n]) for n in names}
+pytestmark = [pytest.mark.live]
 
 
 def _child_env(make_fixtures: ModuleType, name: str) -> dict[str, str]:
