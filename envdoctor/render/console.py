@@ -212,8 +212,8 @@ def render_envs(report: Report, out: TextIO, *, color: bool) -> None:
 
     console = _console(out, color)
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    columns = ("kind", "location", "Python", "TF", "Keras", "tf-keras", "NumPy", "backend")
-    columns += ("health",)
+    columns: tuple[str, ...] = ("kind", "location", "Python", "TF", "Keras", "tf-keras")
+    columns += ("NumPy", "backend", "health")
     for col in columns:
         table.add_column(col, overflow="fold")
     envs = {e.python: e for e in report.environments}
