@@ -119,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     insp.add_argument("model", metavar="MODEL")
     common(insp)
+
+    import importlib
+
+    from envdoctor.commands import MODULES
+
+    for name in MODULES:
+        module = importlib.import_module(f"envdoctor.commands.{name}")
+        module.register(sub, common)
     return parser
 
 
@@ -154,6 +162,14 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.command == "which":
         return _which(args)
+    from envdoctor.commands import MODULES
+
+    if args.command in MODULES:
+        import importlib
+
+        module = importlib.import_module(f"envdoctor.commands.{args.command}")
+        code: int = module.run(args)
+        return code
     if args.command == "envs":
         with _spinner("Reading environments"):
             report = app.run_all(())
