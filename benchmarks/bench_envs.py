@@ -117,6 +117,27 @@ def run_api(home: Path, runs: int) -> dict[str, float]:
     return result
 
 
+def run_cli(home: Path) -> tuple[float, float]:
+    """Wall time of `envdoctor envs --format json` under HOME: (cold cache, warm cache)."""
+    cache = Path(tempfile.mkdtemp(prefix="envdoctor-bench-cli-"))
+    env = {
+        "HOME": str(home),
+        "PATH": "/usr/bin:/bin",
+        "XDG_CACHE_HOME": str(cache),
+    }
+    cmd = [sys.executable, "-m", "envdoctor", "envs", "--format", "json"]
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, env=env, cwd=str(home), check=False)
+        times.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"envdoctor envs failed: {done.stderr.decode()[-500:]}")
+        json.loads(done.stdout)
+    shutil.rmtree(cache, ignore_errors=True)
+    return times[0], times[1]
+
+
 def loop(commands: list[list[str]], env: dict[str, str]) -> float:
     start = time.perf_counter()
     for cmd in commands:
@@ -151,6 +172,7 @@ def main() -> None:
         for n in sizes:
             envs = make_envs(seed, root / "home", n)
             api = run_api(root / "home", args.runs)
+            cli_cold, cli_warm = run_cli(root / "home")
             pythons = [str(e / "bin" / "python") for e in envs]
             pip_t = loop([[p, "-m", "pip", "list", "--format", "json"] for p in pythons], peer_env)
             shutil.rmtree(uv_cache, ignore_errors=True)
@@ -162,7 +184,10 @@ def main() -> None:
                 f"N={n:4d}: envdoctor cold {api['cold']:.3f} s, warm {api['warm']:.3f} s"
                 f" (read {int(api['ok'])}/{int(api['envs'])} envs, {int(api['packages'])} dists,"
                 f" {int(api['probed'])} probed; whole process {api['process']:.3f} s);"
-                f" pip loop {pip_t:.2f} s; uv loop cold {uv_cold:.2f} s, warm {uv_warm:.2f} s",
+                f" pip loop {pip_t:.2f} s; uv loop cold {uv_cold:.2f} s, warm {uv_warm:.2f} s;"
+                f" `envdoctor envs --format json` cold {cli_cold:.3f} s, warm {cli_warm:.3f} s"
+                f" (pip loop / cli cold {pip_t / cli_cold:.0f}x, uv warm / cli warm"
+                f" {uv_warm / cli_warm:.1f}x)",
                 flush=True,
             )
     print()
