@@ -22,6 +22,7 @@ from envdoctor.types import (
 )
 
 CATEGORIES: tuple[tuple[str, str], ...] = (
+    ("ED0", "Real load (envdoctor verify)"),
     ("ED1", "Model format and Keras version"),
     ("ED2", "Lambda layers and safe_mode"),
     ("ED3", "Custom objects"),
@@ -30,6 +31,7 @@ CATEGORIES: tuple[tuple[str, str], ...] = (
     ("ED6", "Security advisories"),
     ("ED7", "Inputs"),
     ("ED8", "Training environment (files beside the model)"),
+    ("ED9", "R and reticulate"),
 )
 """Report sections, keyed by finding-code prefix, in the order they are printed."""
 
@@ -137,6 +139,8 @@ def summarize(findings: Sequence[Finding]) -> tuple[CheckItem, ...]:
     items = []
     for prefix, name in CATEGORIES:
         mine = [f for f in findings if f.code.startswith(prefix)]
+        if prefix in ("ED0", "ED9") and not mine:
+            continue  # shown only when verify ran / when the caller is R
         errors = sum(1 for f in mine if f.severity is Severity.ERROR)
         warnings = sum(1 for f in mine if f.severity is Severity.WARNING)
         infos = len(mine) - errors - warnings

@@ -25,6 +25,10 @@ EXIT_FINDINGS = 1
 EXIT_INPUT = 2
 EXIT_INTERNAL = 3
 
+FORMATS = ("text", "json", "markdown", "github")
+"""``--format`` choices: text (terminal report), json (the versioned envelope), markdown
+(a CI step summary), github (GitHub Actions workflow annotations)."""
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse that exits with code 2 and one line, as documented."""
@@ -48,9 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--format",
-            choices=("text", "json"),
+            choices=FORMATS,
             default="text",
-            help="text (default: a doctor-style report) or json (one envelope on stdout)",
+            help="text (default: a doctor-style report), json (one envelope on stdout), "
+            "markdown (e.g. for $GITHUB_STEP_SUMMARY) or github (workflow annotations)",
         )
         p.add_argument(
             "--no-color", action="store_true", help="no colour (NO_COLOR is honoured too)"
@@ -73,8 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--fail-on",
         choices=("error", "warning", "info"),
-        default="error",
-        help="exit 1 when a finding is at or above this severity (default: error)",
+        default=None,
+        help="exit 1 when a finding is at or above this severity (default: the project "
+        "configuration's fail-on, else error)",
+    )
+    check.add_argument(
+        "--config",
+        metavar="PATH",
+        help="project configuration (pyproject.toml [tool.envdoctor] or envdoctor.toml); "
+        "default: the first one found from the current directory up",
+    )
+    check.add_argument(
+        "--no-config", action="store_true", help="do not look for a project configuration"
     )
     check.add_argument(
         "--all",
@@ -95,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         "reticulate's variables) and read each statically.",
     )
     common(envs)
+    envs.add_argument(
+        "--reticulate", action="store_true",
+        help="also say which Python R's reticulate would bind here, and why (JSON key "
+        "'reticulate')",
+    )
 
     which = sub.add_parser(
         "which",
@@ -109,6 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     which.add_argument(
         "--prefer", metavar="NAME", help="prefer environments whose name/path has NAME"
+    )
+    for p in (which, envs):
+        p.add_argument(
+            "--reticulate-version", metavar="X.Y",
+            help="the reticulate in use (default: the installed one); for which: implies --for-r",
+        )
+    which.add_argument(
+        "--for-r", action="store_true",
+        help="only environments R's reticulate can bind (e.g. Python <= 3.11 under "
+        "reticulate 1.28); why others are skipped goes to stderr",
     )
 
     insp = sub.add_parser(
@@ -150,10 +180,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "inspect":
         info = app.inspect_model(args.model)
         report = Report(models=(info,), environments=(), findings=(), verdicts=())
-        if args.format == "json":
-            from envdoctor.render.json_out import dumps
-
-            out.write(dumps(report, "inspect"))
+        if args.format in ("json", "markdown", "github"):
+            out.write(_serialize(report, "inspect", args.format))
         else:
             from envdoctor.render.console import render_inspect
 
@@ -161,6 +189,12 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     if args.command == "which":
+        if args.for_r or args.reticulate_version:
+            from envdoctor.rlang.report import which_for_r
+
+            return which_for_r(
+                args.models, prefer=args.prefer, reticulate_version=args.reticulate_version
+            )
         return _which(args)
     from envdoctor.commands import MODULES
 
@@ -170,13 +204,15 @@ def _run(args: argparse.Namespace) -> int:
         module = importlib.import_module(f"envdoctor.commands.{args.command}")
         code: int = module.run(args)
         return code
+    if args.command == "envs" and args.reticulate:
+        from envdoctor.rlang.report import run_envs_reticulate
+
+        return run_envs_reticulate(args, out, _color(args, out))
     if args.command == "envs":
         with _spinner("Reading environments"):
             report = app.run_all(())
-        if args.format == "json":
-            from envdoctor.render.json_out import dumps
-
-            out.write(dumps(report, "envs"))
+        if args.format in ("json", "markdown", "github"):
+            out.write(_serialize(report, "envs", args.format))
         else:
             from envdoctor.render.console import render_envs
 
@@ -185,24 +221,49 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.all_envs and args.python:
         raise UsageError("--all and --python exclude each other")
-    with _spinner("Reading environments" if args.all_envs else "Reading"):
-        report = app.run(
-            app.Options(
-                models=tuple(args.models),
-                python=args.python,
-                all_envs=args.all_envs,
-                prefer=args.prefer,
-            )
-        )
-    if args.format == "json":
-        from envdoctor.render.json_out import dumps
+    from envdoctor.config import plan_check
 
-        out.write(dumps(report, "check"))
+    plan = plan_check(
+        models=args.models,
+        python=args.python,
+        all_environments=args.all_envs,
+        fail_on=args.fail_on,
+        config_path=args.config,
+        use_config=not args.no_config,
+    )
+    from envdoctor.api import check as api_check
+
+    with _spinner("Reading environments" if plan.all_environments else "Reading"):
+        report = api_check(
+            plan.models,
+            python=plan.python,
+            environments=plan.environments,
+            all_environments=plan.all_environments,
+            prefer=args.prefer,
+            ignore=plan.ignore,
+        )
+    if args.format in ("json", "markdown", "github"):
+        out.write(_serialize(report, "check", args.format))
     else:
         from envdoctor.render.console import render_check
 
         render_check(report, out, color=_color(args, out))
-    return _exit_for(report, args.fail_on)
+    return _exit_for(report, plan.fail_on)
+
+
+def _serialize(report: Report, command: str, fmt: str) -> str:
+    """Render a report as ``json``, ``markdown`` or ``github`` text (no colour)."""
+    if fmt == "markdown":
+        from envdoctor.render import markdown
+
+        return markdown.render(report, command)
+    if fmt == "github":
+        from envdoctor.render import github
+
+        return github.render(report, command)
+    from envdoctor.render.json_out import dumps
+
+    return dumps(report, command)
 
 
 class _NullContext:

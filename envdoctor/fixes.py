@@ -78,6 +78,56 @@ def install_command(env: Environment, *requirements: str) -> Fix:
     )
 
 
+def _pip_spec(spec: str) -> str:
+    """Turn a conda match spec made by :func:`_conda_spec` back into a pip requirement."""
+    match = re.fullmatch(r"([A-Za-z0-9_.\-]+)=([0-9][0-9.]*)", spec.strip())
+    if match:
+        return f"{match.group(1)}=={match.group(2)}.*"
+    return spec.strip()
+
+
+def install_requirements(env: Environment, fix: Fix) -> Optional[tuple[str, ...]]:
+    """Return the requirements of an install command that :func:`install_command` made for ``env``.
+
+    This is the inverse of :func:`install_command`, so that ``envdoctor fix`` can merge the
+    requirements of several findings into one resolver run instead of running their
+    commands one by one.  Every form ``install_command`` writes is recognised: pip, uv, and
+    conda/mamba/micromamba (match specs turned back into pip requirements).
+
+    Args:
+        env: the environment the fix was made for.
+        fix: a fix of a finding about ``env``.
+
+    Returns:
+        The PEP 508 requirement strings, in order (e.g. ``("numpy<2",)``), or None when the
+        fix is not an install command for ``env`` (another kind, another environment, or a
+        command such as ``envdoctor verify ...``).
+    """
+    import shlex
+
+    if fix.kind != "command":
+        return None
+    heads: list[tuple[str, bool]] = [
+        (f"{_quote(env.python)} -m pip install ", False),
+        (f"uv pip install --python {_quote(env.python)} ", False),
+    ]
+    heads += [
+        (f"{exe} install -y -p {_quote(env.prefix)} -c conda-forge ", True)
+        for exe in CONDA_EXECUTABLES
+    ]
+    for head, conda in heads:
+        if not fix.text.startswith(head):
+            continue
+        try:
+            words = shlex.split(fix.text[len(head):])
+        except ValueError:
+            return None
+        if not words or any(w.startswith("-") for w in words):
+            return None
+        return tuple(_pip_spec(w) if conda else w for w in words)
+    return None
+
+
 def env_fix(name: str, value: str) -> tuple[Fix, Fix]:
     """Return the shell and the R way of setting environment variable ``name``.
 

@@ -461,11 +461,26 @@ class CandidateInfo:
 
 
 @dataclass(frozen=True)
+class IgnoredFinding:
+    """A finding left out of a report because the project configuration ignores its code.
+
+    Attributes:
+        finding: the finding as the checks produced it.
+        reason: why the project ignores the code (the ``[tool.envdoctor] ignore`` entry).
+    """
+
+    finding: Finding
+    reason: str
+
+
+@dataclass(frozen=True)
 class Report:
     """The result of one run of the pipeline.
 
     ``candidates`` is filled only when discovery ran (``envs``, ``check --all``, ``which``);
     it lists every environment found, broken ones included, best first for ``check --all``.
+    ``ignored`` holds the findings a project configuration ignores: they are in neither
+    ``findings`` nor the verdicts (see :mod:`envdoctor.config`).
     """
 
     models: tuple[ModelInfo, ...]
@@ -474,6 +489,7 @@ class Report:
     verdicts: tuple[Verdict, ...]
     checked: tuple[CheckItem, ...] = ()
     candidates: tuple[CandidateInfo, ...] = ()
+    ignored: tuple[IgnoredFinding, ...] = ()
 
     def worst(self) -> Optional[Severity]:
         """The highest severity among the findings, or None when there are none."""

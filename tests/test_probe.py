@@ -400,3 +400,29 @@ def test_relative_interpreter_path(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     fake, log = counting_fake(tmp_path, canned_answer())
     monkeypatch.chdir(tmp_path)
     assert run_probe(os.path.relpath(fake))["version"] == "3.11.4"
+
+
+def test_clean_child_env_strips_system_lib_dirs_r_puts_first() -> None:
+    """R's ldpaths puts the system lib dir first; with it a pyenv Python loads Debian's libpython."""
+    env = clean_child_env(
+        {
+            "LD_LIBRARY_PATH": "/usr/lib/R/lib:/usr/lib/x86_64-linux-gnu:"
+            "/usr/lib/jvm/default-java/lib/server:/opt/cuda/lib64",
+            "R_HOME": "/usr/lib/R",
+        }
+    )
+    assert env["LD_LIBRARY_PATH"] == "/opt/cuda/lib64"
+
+
+def test_pyenv_python_reports_its_own_version_with_r_ld_library_path() -> None:
+    """Real: pyenv 3.11.7 with R's LD_LIBRARY_PATH loads Debian's libpython unless cleaned."""
+    import os
+    import subprocess
+
+    py = "/root/.pyenv/versions/3.11.7/bin/python3.11"
+    if not (os.path.exists(py) and os.path.exists("/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0")):
+        pytest.skip("needs pyenv 3.11.7 and Debian's libpython3.11")
+    dirty = {"PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": "/usr/lib/R/lib:/usr/lib/x86_64-linux-gnu"}
+    code = "import platform; print(platform.python_version())"
+    clean = subprocess.run([py, "-c", code], env=clean_child_env(dirty), capture_output=True, text=True)
+    assert clean.stdout.strip() == "3.11.7"

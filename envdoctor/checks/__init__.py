@@ -23,6 +23,7 @@ from envdoctor.checks import (
     inputs,
     lambdas,
     legacy_h5,
+    r_session,
     savedmodel,
     security,
     sidecar,
@@ -77,6 +78,9 @@ CHECKS: tuple[Check, ...] = (
     Check("mixed precision", inputs.check_mixed_precision, "model"),
     Check("training pins", sidecar.check_sidecar_pins, "model"),
     Check("training Python", sidecar.check_sidecar_python, "model"),
+    Check("R: reticulate binding", r_session.check_r_binding, "env"),
+    Check("R: R packages", r_session.check_r_packages, "env"),
+    Check("R: objects defined in R", r_session.check_r_custom_objects, "model"),
 )
 """Every check, in the order it runs."""
 

@@ -37,12 +37,15 @@ def check_inputs(model: Optional[ModelInfo], env: Environment) -> Iterator[Findi
     if model is None or not model.inputs:
         return
     lines = [describe_input(s) for s in model.inputs]
+    from envdoctor.checks.r_session import r_input_fixes  # R callers get R code (ED701)
+
     yield finding(
         "ED701",
         Severity.INFO,
         "Feed " + ("; ".join(lines)) + ". A batch of another rank or last dimension fails in the "
         "first forward pass; cast inputs to float32 unless a dtype above says otherwise.",
         evidence=tuple((f"input {i}", line) for i, line in enumerate(lines)),
+        fixes=r_input_fixes(model, env),
     )
 
 

@@ -10,7 +10,11 @@ from collections.abc import Iterable
 from typing import Optional
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
+
+MAX_VERSION_CHARS = 100
+"""Longer version strings (e.g. a 100,000-digit ``tensorflow_version`` in a hostile
+SavedModel) are junk: :func:`parse` answers None without trying them."""
 
 
 def parse(text: Optional[str]) -> Optional[Version]:
@@ -18,15 +22,15 @@ def parse(text: Optional[str]) -> Optional[Version]:
 
     Local and vendor suffixes are tolerated: ``"2.0.2-tf"`` reads as ``2.0.2``.
     """
-    if not text:
+    if not text or len(text) > MAX_VERSION_CHARS:
         return None
     try:
         return Version(text)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or an int too long to convert (a hostile file)
         head = text.strip().split("-")[0].split("+")[0]
         try:
             return Version(head)
-        except InvalidVersion:
+        except ValueError:
             return None
 
 

@@ -180,12 +180,18 @@ _KNOWN_STRINGS = {
     "optimizer": OPTIMIZER_STRINGS,
 }
 
-MAX_JSON_CONTAINERS = 20 * limits.MAX_LAYERS
-"""Most JSON objects + arrays accepted in one document (bounds the memory of ``json.loads``)."""
+MAX_JSON_CONTAINERS = 5 * limits.MAX_LAYERS
+"""Most JSON objects + arrays accepted in one document (bounds the memory of ``json.loads``).
+
+Parsing costs about 200 bytes of memory per container, so 1,000,000 containers keep the
+parse of a hostile config near 250 MB and 1.5 s (4,000,000 took 900 MB and 3.7 s).  Real
+configs hold one container per ~65 bytes of JSON (15-20 per Keras 3 layer), so the cap is
+reached only near the ``limits.MAX_JSON_BYTES`` size cap."""
 
 _KERAS_ROOTS = frozenset({"keras", "tf_keras", "tensorflow", "builtins"})
-_STRING_RE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_PLAIN_STRING_RE = re.compile(rb'"[^"]*"')
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{},')
+_SCAN_CHUNK = 1024 * 1024  # bytes scanned at a time when counting containers
 _DEEP_RUN = re.compile(rb"[\[{]{%d}" % (limits.MAX_JSON_DEPTH + 1))
 _LAYER_KEYS = frozenset({"layer", "backward_layer", "forward_layer", "cell"})
 _ROOT, _LAYER, _LAYERS, _VALUE = range(4)
@@ -252,7 +258,7 @@ def load_json_bounded(data: bytes, what: str, path: str) -> object:
     Raises:
         ModelFileError: larger than ``limits.MAX_JSON_BYTES`` bytes, not UTF-8, nested
             deeper than ``limits.MAX_JSON_DEPTH``, more than ``MAX_JSON_CONTAINERS``
-            objects/arrays, or not valid JSON.
+            objects/arrays or ``limits.MAX_JSON_VALUES`` values, or not valid JSON.
     """
     if len(data) > limits.MAX_JSON_BYTES:
         raise ModelFileError(
@@ -263,9 +269,19 @@ def load_json_bounded(data: bytes, what: str, path: str) -> object:
     except UnicodeDecodeError as exc:
         reason = f"{exc.reason} at byte {exc.start}"
         raise ModelFileError(path, f"{what} is not UTF-8 text ({reason})") from None
-    brackets = _STRING_RE.sub(b"", data).translate(None, _NOT_BRACKETS)
+    structure = _structure(data, 2 * MAX_JSON_CONTAINERS + limits.MAX_JSON_VALUES)
+    if structure is None:
+        raise ModelFileError(
+            path,
+            f"{what} has more than {MAX_JSON_CONTAINERS} JSON containers or "
+            f"{limits.MAX_JSON_VALUES} JSON values",
+        )
+    brackets = structure.replace(b",", b"")
     if len(brackets) > 2 * MAX_JSON_CONTAINERS:
         raise ModelFileError(path, f"{what} has more than {MAX_JSON_CONTAINERS} JSON containers")
+    # Each container holds (commas + 1) items when it is not empty: a close upper bound.
+    if len(structure) - len(brackets) + len(brackets) // 2 + 1 > limits.MAX_JSON_VALUES:
+        raise ModelFileError(path, f"{what} has more than {limits.MAX_JSON_VALUES} JSON values")
     for _ in range(limits.MAX_JSON_DEPTH + 1):
         if not brackets or _DEEP_RUN.search(brackets):
             break
@@ -280,6 +296,46 @@ def load_json_bounded(data: bytes, what: str, path: str) -> object:
         return json.loads(text.lstrip("\ufeff"))
     except (ValueError, RecursionError) as exc:
         raise ModelFileError(path, f"{what} is not valid JSON: {exc}") from None
+
+
+def _structure(data: bytes, limit: int) -> Optional[bytes]:
+    """Return the ``[]{}`` and ``,`` of a JSON text that are outside strings, in order.
+
+    Works on chunks of :data:`_SCAN_CHUNK` bytes with C-speed ``replace``/``translate``, so
+    memory stays near one chunk plus the result, whatever the document holds (a regex
+    ``sub`` over millions of strings builds a list of millions of pieces: 900 MB for a
+    57 MB config).  Per chunk: escaped backslashes, then escaped quotes, are dropped (a
+    chunk never ends inside an escape); everything but ``"[]{},`` is dropped; adjacent
+    quotes are dropped (an empty string, or the end of one string and the start of the
+    next: either way the brackets around them keep their side); the strings left, which
+    hold brackets, are removed.  Whether a chunk starts inside a string is carried over.
+
+    Args:
+        data: the JSON text (UTF-8 bytes; only ASCII bytes matter here).
+        limit: the most bracket and comma characters accepted.
+
+    Returns:
+        The structural brackets and commas, or None once there are more than ``limit``.
+    """
+    out = bytearray()
+    inside = False
+    start = 0
+    while start < len(data):
+        end = min(start + _SCAN_CHUNK, len(data))
+        while end < len(data) and data[end - 1] == 0x5C:  # never split a backslash escape
+            end += 1
+        chunk = data[start:end].replace(b"\\\\", b"").replace(b'\\"', b"")
+        reduced = chunk.translate(None, _NOT_STRUCTURE)
+        if inside:
+            reduced = b'"' + reduced
+        inside = reduced.count(b'"') % 2 == 1
+        if inside:
+            reduced += b'"'
+        out += _PLAIN_STRING_RE.sub(b"", reduced.replace(b'""', b""))
+        if len(out) > limit:
+            return None
+        start = end
+    return bytes(out)
 
 
 def walk_config(
@@ -459,7 +515,7 @@ def _policy_name(value: object) -> Optional[str]:
 
 
 def _version(text: Optional[str]) -> tuple[Optional[int], Optional[int]]:
-    match = re.match(r"\s*(\d+)(?:\.(\d+))?", text or "")
+    match = re.match(r"\s*(\d{1,9})(?:\.(\d{1,9}))?(?!\d)", text or "")
     if not match:
         return None, None
     return int(match.group(1)), int(match.group(2)) if match.group(2) else None

@@ -53,7 +53,14 @@ from envdoctor.modelfiles.limits import (
     MAX_ZIP_MEMBERS,
     SNIFF_BYTES,
 )
-from envdoctor.modelfiles.protowire import WIRE_LEN, WIRE_VARINT, ProtoDecodeError, scan
+from envdoctor.modelfiles.protowire import (
+    WIRE_LEN,
+    WIRE_VARINT,
+    ProtoDecodeError,
+    field_budget,
+    scan,
+)
+from envdoctor.modelfiles.safe_open import open_regular
 from envdoctor.types import ModelFormat, ModelInfo
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -81,7 +88,7 @@ MAX_LISTED = 8
 _SHARD = re.compile(r"^(?P<prefix>.+)\.data-(?P<index>\d{5})-of-(?P<count>\d{5})$")
 _OP_NAME = re.compile(rb"^[A-Za-z0-9_>.][A-Za-z0-9_>./-]*$")
 _LFS_OID = re.compile(rb"^oid ([a-z0-9]+):([0-9a-f]+)$", re.MULTILINE)
-_LFS_SIZE = re.compile(rb"^size (\d+)$", re.MULTILINE)
+_LFS_SIZE = re.compile(rb"^size (\d{1,20})$", re.MULTILINE)
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".sav", ".p", ".pck", ".pcl", ".dill")
 _KERAS_SUFFIXES = (".keras", ".h5", ".hdf5", ".pb", ".tflite", ".json")
 _JOBLIB_COMPRESSIONS: tuple[tuple[bytes, str], ...] = (
@@ -160,12 +167,12 @@ def _unknown(path: str, summary: str, size: int, *notes: str, needs: str = "") -
 
 
 def _read_head(path: str, size: int = SNIFF_BYTES) -> bytes:
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         return handle.read(size)
 
 
 def _read_tail(path: str, size: int) -> bytes:
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         handle.seek(0, os.SEEK_END)
         end = handle.tell()
         handle.seek(max(0, end - size))
@@ -309,7 +316,7 @@ def _checkpoint_model(path: str, prefix: str, size: int, *notes: str) -> ModelIn
     extra = [n for n in notes if n]
     try:
         index_bytes = os.path.getsize(index)
-        with open(index, "rb") as handle:
+        with open_regular(index) as handle:
             blob = handle.read(MAX_INDEX_SCAN_BYTES)
         if OBJECT_GRAPH_KEY in blob:
             kind = "object-based (TF2 tf.train.Checkpoint / Keras save_weights)"
@@ -1023,7 +1030,8 @@ def read_model(path: str) -> ModelInfo:
             reading is turned into a ModelFileError naming its class; nothing else escapes.
     """
     try:
-        info = _read_model(path)
+        with field_budget():
+            info = _read_model(path)
     except ModelFileError:
         raise
     except OSError as exc:

@@ -95,10 +95,18 @@ def _children(h5py: Any, group: Any, limit: int = MAX_LISTED) -> tuple[dict[str,
 
 
 def _attr(attrs: Any, name: str, path: str) -> Optional[bytes]:
-    """Return a text attribute as bytes (it may be stored as bytes or str), or None."""
+    """Return a text attribute as bytes (it may be stored as bytes or str), or None.
+
+    An attribute holding more than one value is not text and is not read: an array of
+    variable-length strings can name one global-heap object many times, so its size in
+    memory is not bounded by its size in the file.
+    """
     if name not in attrs:
         return None
-    if attrs.get_id(name).get_storage_size() > limits.MAX_JSON_BYTES:
+    attr_id = attrs.get_id(name)
+    if int(attr_id.get_space().get_simple_extent_npoints()) != 1:
+        return None
+    if attr_id.get_storage_size() > limits.MAX_JSON_BYTES:
         raise ModelFileError(path, f"attribute {name} is over {limits.MAX_JSON_BYTES} bytes")
     value = attrs[name]
     if hasattr(value, "shape") and getattr(value, "size", 0) == 1:

@@ -23,6 +23,7 @@ from envdoctor.modelfiles.config import (
     walk_config,
     with_config,
 )
+from envdoctor.modelfiles.safe_open import open_regular
 from envdoctor.types import ConfigDialect, ModelFormat, ModelInfo
 
 WEIGHTS_MEMBERS = ("model.weights.h5", "model.weights.npz", "variables.h5")
@@ -62,8 +63,8 @@ def read_keras_archive(path: str) -> ModelInfo:
     if os.path.isdir(path):
         return _read_directory(path)
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
             _check_end_record(fh, size, path)
             with zipfile.ZipFile(fh) as zf:
                 return _read_zip(path, size, zf)
@@ -168,7 +169,7 @@ def _read_file_bounded(path: str, file: str) -> object:
         raise ModelFileError(
             path, f"{name} is {size} bytes, over the {limits.MAX_JSON_BYTES}-byte limit"
         )
-    with open(file, "rb") as fh:
+    with open_regular(file) as fh:
         data = fh.read(limits.MAX_JSON_BYTES + 1)
     return load_json_bounded(data, name, path)
 

@@ -12,6 +12,14 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_JSON_DEPTH = 200
 """Deepest JSON nesting accepted (objects + arrays)."""
 
+MAX_JSON_VALUES = 5_000_000
+"""Most JSON values (objects, arrays, strings, numbers...) accepted in one document.
+
+Parsing costs up to ~40 bytes per value (an int above 256 or a float, plus its list slot), so
+a 64 MB document of numbers took 790 MB and 4.7 s; at 5,000,000 values the parse stays near
+200 MB.  Real Keras configs hold one value per ~18 bytes of JSON (the fixtures and real
+models), so 64 MB of real config is ~3.7 M values."""
+
 MAX_ZIP_MEMBERS = 100_000
 """Most members accepted in a `.keras` zip central directory."""
 
@@ -23,6 +31,14 @@ MAX_PB_BYTES = 512 * 1024 * 1024
 
 MAX_PROTO_DEPTH = 64
 """Deepest protobuf message nesting we follow."""
+
+MAX_PROTO_FIELDS = 10_000_000
+"""Most protobuf fields visited while reading one model (all messages together).
+
+Scanning costs ~0.6 us per field, so a ``MAX_PB_BYTES`` file made of 2-byte fields would
+take minutes; 10,000,000 fields stop it after ~6 s.  A real 2.2 MB ``saved_model.pb``
+(pm-032) is read in 30 ms; large real files are mostly big constant tensors, one field
+each."""
 
 MAX_SIDECAR_BYTES = 4 * 1024 * 1024
 """Largest requirements.txt / conda.yaml / MLmodel read (bytes)."""

@@ -24,10 +24,12 @@ Every malformed input raises :class:`ProtoDecodeError`, and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Container, Iterator
+from contextvars import ContextVar
 from typing import Optional, Union
 
-from envdoctor.modelfiles.limits import MAX_PROTO_DEPTH
+from envdoctor.modelfiles.limits import MAX_PROTO_DEPTH, MAX_PROTO_FIELDS
 
 Buffer = Union[bytes, bytearray, memoryview]
 """Anything the reader accepts: the bytes of one encoded message."""
@@ -52,6 +54,50 @@ _WIRE_NAMES = {0: "varint", 1: "64-bit", 2: "length-delimited", 3: "start-group"
 
 class ProtoDecodeError(ValueError):
     """The bytes are not a well-formed protobuf message (or not the message we expected)."""
+
+
+_BUDGET: ContextVar[Optional[list[int]]] = ContextVar("envdoctor_proto_budget", default=None)
+_BUDGET_STEP = 4096  # budget units spent between two checks of the budget
+YIELD_COST = 10
+"""Budget units a field costs when :func:`scan` yields it (a skipped field costs 1): a
+yielded value is usually kept (~250 bytes) and handled in Python (~3 us), a skipped one
+costs ~0.6 us and no memory."""
+
+
+@contextlib.contextmanager
+def field_budget(limit: int = MAX_PROTO_FIELDS) -> Iterator[None]:
+    """Bound the fields every :func:`scan` inside the block may visit, together.
+
+    A skipped field costs one unit of the budget, a yielded one :data:`YIELD_COST` units.
+
+    A block nested in another keeps the outer budget.  Without any block, scans are
+    unbounded.
+
+    Args:
+        limit: the budget, in units (see above).
+
+    Yields:
+        Nothing; scans that go over the budget raise :class:`ProtoDecodeError`.
+    """
+    if _BUDGET.get() is not None:
+        yield
+        return
+    token = _BUDGET.set([limit])
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def _spend(budget: Optional[list[int]], count: int) -> None:
+    if budget is None:
+        return
+    budget[0] -= count
+    if budget[0] < 0:
+        raise ProtoDecodeError(
+            f"over the budget of {MAX_PROTO_FIELDS} protobuf field units: refusing to read "
+            "further (a damaged or hostile file?)"
+        )
 
 
 def _as_view(data: Buffer) -> memoryview:
@@ -139,7 +185,13 @@ def scan(
     end = len(buf)
     everything = wanted is None
     want: Container[int] = () if wanted is None else wanted
+    budget = _BUDGET.get()
+    seen = 0
     while pos < end:
+        seen += 1
+        if seen >= _BUDGET_STEP:
+            _spend(budget, seen)
+            seen = 0
         byte = buf[pos]
         if byte < 0x80:
             tag = byte
@@ -163,23 +215,27 @@ def scan(
                     f"({end - pos} bytes left; truncated file?)"
                 )
             if take:
+                seen += YIELD_COST
                 yield number, wire, buf[pos : pos + length]
             pos += length
         elif wire == WIRE_VARINT:
             value, pos = read_varint(buf, pos, end)
             if take:
+                seen += YIELD_COST
                 yield number, wire, value
         elif wire in (WIRE_FIXED64, WIRE_FIXED32):
             size = 8 if wire == WIRE_FIXED64 else 4
             if size > end - pos:
                 raise ProtoDecodeError(f"field {number}: truncated {size}-byte value")
             if take:
+                seen += YIELD_COST
                 yield number, wire, int.from_bytes(buf[pos : pos + size], "little")
             pos += size
         elif wire in (WIRE_START_GROUP, WIRE_END_GROUP):
             raise ProtoDecodeError(f"field {number}: group wire type {wire} is not supported")
         else:
             raise ProtoDecodeError(f"field {number}: invalid wire type {wire}")
+    _spend(budget, seen)
 
 
 def decode_string(value: FieldValue, what: str = "string") -> str:

@@ -51,8 +51,10 @@ from envdoctor.modelfiles.protowire import (
     WIRE_LEN,
     Message,
     ProtoDecodeError,
+    field_budget,
     scan,
 )
+from envdoctor.modelfiles.safe_open import open_regular
 from envdoctor.types import (
     InputSpec,
     MetaGraphInfo,
@@ -120,7 +122,7 @@ _PBTXT_VERSION = re.compile(rb'\btensorflow_version:\s*"([^"\\]*)"')
 _PBTXT_GIT_VERSION = re.compile(rb'\btensorflow_git_version:\s*"([^"\\]*)"')
 _PBTXT_TAGS = re.compile(rb'\btags:\s*"([^"\\]*)"')
 _PBTXT_SIGNATURE = re.compile(rb'\bsignature_def\s*\{\s*key:\s*"([^"\\]*)"')
-_PBTXT_PRODUCER = re.compile(rb"\bversions\s*\{\s*producer:\s*(-?\d+)")
+_PBTXT_PRODUCER = re.compile(rb"\bversions\s*\{\s*producer:\s*(-?\d{1,10})(?!\d)")
 _SHARD = re.compile(r"^(?P<prefix>.+)\.data-(?P<index>\d{5})-of-(?P<count>\d{5})$")
 
 
@@ -285,14 +287,15 @@ def parse_saved_model_pb(data: bytes) -> tuple[int, tuple[MetaGraphInfo, ...], b
     Raises:
         ProtoDecodeError: malformed protobuf, or not a SavedModel (no meta graph).
     """
-    top = Message(data).collect((1, 2))
-    schema = top.int64(1)
-    metas = []
-    object_graphs = []
-    for message in top.messages(2):
-        meta, has_object_graph = _meta_graph(message)
-        metas.append(meta)
-        object_graphs.append(has_object_graph)
+    with field_budget():
+        top = Message(data).collect((1, 2))
+        schema = top.int64(1)
+        metas = []
+        object_graphs = []
+        for message in top.messages(2):
+            meta, has_object_graph = _meta_graph(message)
+            metas.append(meta)
+            object_graphs.append(has_object_graph)
     if not metas:
         raise ProtoDecodeError("no MetaGraphDef in the file (empty or not a SavedModel)")
     return schema, tuple(metas), all(object_graphs)
@@ -310,11 +313,12 @@ def parse_meta_graph_def(data: bytes) -> tuple[MetaGraphInfo, bool]:
     Raises:
         ProtoDecodeError: malformed protobuf, or no ``meta_info_def`` nor ``graph_def``.
     """
-    message = Message(data)
-    present = message.collect((1, 2))
-    if 1 not in present and 2 not in present:
-        raise ProtoDecodeError("neither meta_info_def nor graph_def: not a MetaGraphDef")
-    return _meta_graph(message)
+    with field_budget():
+        message = Message(data)
+        present = message.collect((1, 2))
+        if 1 not in present and 2 not in present:
+            raise ProtoDecodeError("neither meta_info_def nor graph_def: not a MetaGraphDef")
+        return _meta_graph(message)
 
 
 def read_bounded(path: str, limit: int) -> bytes:
@@ -324,7 +328,7 @@ def read_bounded(path: str, limit: int) -> bytes:
         OSError: the file cannot be opened or read.
         ValueError: the file is larger than ``limit`` bytes.
     """
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         size = os.fstat(handle.fileno()).st_size
         if size > limit:
             raise ValueError(f"{size} bytes is over the {limit}-byte limit")
@@ -415,7 +419,7 @@ def _variables(path: str) -> tuple[bool, int, list[str]]:
         full = os.path.join(var_dir, name)
         try:
             if os.path.getsize(full) <= 1024:
-                with open(full, "rb") as handle:
+                with open_regular(full) as handle:
                     if handle.read(len(GIT_LFS_PREFIX)) == GIT_LFS_PREFIX:
                         notes.append(
                             f"variables/{name} is a git-lfs pointer, not the data: run "
@@ -481,13 +485,15 @@ def read_keras_metadata(path: str) -> tuple[Optional[dict[str, Any]], list[str]]
     except (OSError, ValueError) as exc:
         return None, [f"keras_metadata.pb not read: {exc}"]
     try:
-        for node in Message(data).collect((1,)).messages(1):
-            fields = node.collect((2, 3, 5))
-            if fields.string(3) == "root" or (3 not in fields and fields.int32(2) == 0):
-                metadata, problem = _json_object(fields.string(5), path)
-                if metadata is None:
-                    return None, [f"keras_metadata.pb: {problem}"]
-                return metadata, []
+        with field_budget():
+            nodes = Message(data).collect((1,)).messages(1)
+            for node in nodes:
+                fields = node.collect((2, 3, 5))
+                if fields.string(3) == "root" or (3 not in fields and fields.int32(2) == 0):
+                    metadata, problem = _json_object(fields.string(5), path)
+                    if metadata is None:
+                        return None, [f"keras_metadata.pb: {problem}"]
+                    return metadata, []
     except ProtoDecodeError as exc:
         return None, [f"keras_metadata.pb is not readable: {exc}"]
     return None, ["keras_metadata.pb has no root node"]

@@ -57,13 +57,35 @@ REQUIRED_KEYS: dict[str, tuple[type, ...]] = {
 _R_LIB_RE = re.compile(r"(^|/)R/lib/?$")
 
 
+_SYSTEM_LIB_DIRS = frozenset(
+    {
+        "/lib",
+        "/lib64",
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/local/lib",
+        "/lib/x86_64-linux-gnu",
+        "/usr/lib/x86_64-linux-gnu",
+        "/lib/aarch64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+    }
+)
+"""Directories the dynamic loader searches by default; R's ldpaths lists them first."""
+
+
 def clean_child_env(environ: Mapping[str, str]) -> dict[str, str]:
     """Return a copy of ``environ`` fit for running a Python interpreter.
 
     R (``/usr/lib/R/etc/ldpaths``) puts its own library directory in front of
     ``LD_LIBRARY_PATH`` (``R_HOME/lib``, e.g. ``/usr/lib/R/lib``), which can make a
     child Python load R's copies of shared libraries.  Those entries are removed:
-    ``/usr/lib/R/lib``, any entry ending in ``/R/lib``, and ``$R_HOME/lib``.  Empty
+    ``/usr/lib/R/lib``, any entry ending in ``/R/lib``, and ``$R_HOME/lib``.  R's
+    ``ldpaths`` also adds the system library directories (``/usr/lib/x86_64-linux-gnu``,
+    ``/lib/x86_64-linux-gnu``, ``/usr/lib``, ``/usr/local/lib``, ...) and Java's
+    ``lib/server``; listed in ``LD_LIBRARY_PATH`` they win over a pyenv Python's own
+    RUNPATH, so it loads Debian's ``libpython3.X.so`` instead of its own (seen with
+    Debian's R 4.2.2 and pyenv 3.11.7: ``sys.version`` says 3.11.2).  The dynamic loader
+    searches those system directories anyway, so they are removed as well.  Empty
     entries (which mean "the current directory") are removed too; when nothing is
     left the variable is dropped.  Every other variable is kept as is.
 
@@ -85,6 +107,8 @@ def clean_child_env(environ: Mapping[str, str]) -> dict[str, str]:
             continue
         norm = os.path.normpath(entry)
         if norm == "/usr/lib/R/lib" or _R_LIB_RE.search(norm) or (r_lib and norm == r_lib):
+            continue
+        if norm in _SYSTEM_LIB_DIRS or norm.endswith("/lib/server"):
             continue
         kept.append(entry)
     if kept:

@@ -7,6 +7,7 @@ named ``[bold]`` prints as text.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from envdoctor.types import Environment, Finding, ModelInfo, Report, Severity
@@ -201,6 +202,10 @@ def render_check(report: Report, out: TextIO, *, color: bool) -> None:
             text = f"[green]✓ {_e(what)} should load and run here[/green]"
         _print(console, 0, text)
     _print(console, 0, f"[dim]{errors} error(s), {warnings} warning(s).[/dim]")
+    shown_ignored = {(i.finding.code, i.finding.model, i.reason): None for i in report.ignored}
+    for code, model, reason in shown_ignored:
+        where = f" ({_e(model)})" if model else ""
+        _print(console, 0, f"[dim]ignored {code}{where}: {_e(reason)}[/dim]")
 
 
 def render_envs(report: Report, out: TextIO, *, color: bool) -> None:
@@ -278,3 +283,136 @@ def _render_all(report: Report, console: Console) -> None:
         v.status != "error" for v in report.verdicts if v.python == c.python))
     console.print()
     _print(console, 0, f"[dim]{ok} of {len(report.candidates)} environment(s) can load it.[/dim]")
+
+
+# ---------------------------------------------------------------- verify and explain
+
+
+def _render_findings_and_checked(report: Report, console: Console) -> None:
+    """The ✓/!/✗ section lines, then every finding (as ``check`` prints them)."""
+    console.print()
+    for item in report.checked:
+        style = STYLE[item.status]
+        mark = f"[{style}]\\[{MARK[item.status]}][/{style}]"
+        _print(console, 0, f"{mark} {_e(item.name)}: {_e(item.summary)}")
+    if report.findings:
+        console.print()
+    for f in report.findings:
+        for indent, line in _finding_lines(f):
+            _print(console, indent, line)
+        console.print()
+
+
+def _step_line(step: object) -> str:
+    name = str(getattr(step, "name", "")).replace("_", " ")
+    inp = getattr(step, "input", None)
+    if inp:
+        name += f" [{inp}]"
+    seconds = float(getattr(step, "seconds", 0.0))
+    ok = bool(getattr(step, "ok", False))
+    if ok:
+        detail = getattr(step, "detail", None)
+        tail = f" [dim]— {_e(detail)}[/dim]" if detail else ""
+        return f"[green]✓[/green] {_e(name)} [dim]{seconds:.2f} s[/dim]{tail}"
+    error = str(getattr(step, "error", "") or "").strip()
+    first = error.splitlines()[0] if error else ""
+    if len(first) > 160:
+        first = first[:159] + "…"
+    etype = getattr(step, "error_type", None) or "failed"
+    detail = getattr(step, "detail", None)
+    extra = f" ({_e(detail)})" if detail else ""
+    return f"[red]✗[/red] {_e(name)} [dim]{seconds:.2f} s[/dim] — {_e(etype)}: {_e(first)}{extra}"
+
+
+def render_verify(report: Report, runs: Sequence[object], out: TextIO, *, color: bool) -> None:
+    """Print the report of ``envdoctor verify``.
+
+    Per environment: its stack, the loader and limits; per model: every timed step and fix
+    attempt; then the report lines, every finding and one verified verdict per model.
+    """
+    console = _console(out, color)
+    envs = {e.python: e for e in report.environments}
+    for run in runs:
+        python = str(getattr(run, "python", ""))
+        env = envs.get(python)
+        _print(console, 0, f"[bold]Python environment[/bold] {_e(python)}")
+        if env is not None:
+            _print(console, 2, _e(describe_env(env)))
+        problem = str(getattr(run, "problem", "") or "")
+        if problem:
+            _print(console, 2, f"[red]verify failed:[/red] {_e(problem)}")
+        imp = getattr(run, "import_step", None)
+        memory = getattr(run, "memory_limit", None)
+        limit = f"{memory / 1024**3:g} GiB" if memory else "no memory limit"
+        loader = str(getattr(run, "loader", "") or "?")
+        import_text = f"import {float(getattr(imp, 'seconds', 0.0)):.1f} s" if imp else ""
+        unsafe = "tried (--unsafe)" if getattr(run, "unsafe", False) else "never tried"
+        _print(console, 2, f"[dim]loader {_e(loader)}; {import_text}; limits "
+                           f"{float(getattr(run, 'timeout', 0.0)):g} s per model, {limit}; "
+                           f"safe_mode=False {unsafe}[/dim]")
+        for model in getattr(run, "models", ()):
+            console.print()
+            _print(console, 0, f"[bold]{_e(getattr(model, 'path', ''))}[/bold]")
+            for step in getattr(model, "steps", ()):
+                _print(console, 2, _step_line(step))
+            for attempt in getattr(model, "attempts", ()):
+                ok = bool(getattr(attempt, "ok", False))
+                mark = "[green]✓ verified fix[/green]" if ok else "[yellow]✗ fix attempt[/yellow]"
+                _print(console, 2, f"{mark} {_e(getattr(attempt, 'name', ''))}")
+                if not ok:
+                    for step in getattr(attempt, "steps", ()):
+                        if not getattr(step, "ok", True):
+                            _print(console, 4, _step_line(step))
+    _render_findings_and_checked(report, console)
+    outcomes = {(str(getattr(r, "python", "")), str(getattr(m, "path", ""))): m
+                for r in runs for m in getattr(r, "models", ())}
+    for v in report.verdicts:
+        model = outcomes.get((v.python, v.model))
+        outcome = str(getattr(model, "outcome", "?"))
+        codes = f" ({', '.join(v.codes)})" if v.codes else ""
+        where = f" in {_e(v.python)}" if len(runs) > 1 else ""
+        if outcome == "ok":
+            text = f"[green]✓ {_e(v.model)} loads and runs here{where} (verified)[/green]{codes}"
+        else:
+            fixed = [getattr(a, "name", "") for a in getattr(model, "verified_fixes", ())]
+            extra = f"; verified fix: {_e(fixed[0])}" if fixed else ""
+            text = (f"[red]✗ {_e(v.model)} does NOT load and run here{where} "
+                    f"(verified: fails at {_e(outcome)}{extra})[/red]{codes}")
+        _print(console, 0, text)
+    errors = sum(1 for f in report.findings if f.severity is Severity.ERROR)
+    warnings = sum(1 for f in report.findings if f.severity is Severity.WARNING)
+    _print(console, 0, f"[dim]{errors} error(s), {warnings} warning(s).[/dim]")
+
+
+def render_code_doc(doc: Mapping[str, object], out: TextIO, *, color: bool) -> None:
+    """Print the documentation of a finding code or an error cause (``envdoctor explain CODE``)."""
+    console = _console(out, color)
+    name = str(doc.get("code") or doc.get("id") or "")
+    _print(console, 0, f"[bold]{_e(name)}[/bold] {_e(doc.get('title', ''))}")
+    for label in ("severity", "cause", "evidence", "fixes", "codes", "errors", "signatures",
+                  "source"):
+        value = doc.get(label)
+        if value in (None, "", []):
+            continue
+        if isinstance(value, (list, tuple)):
+            _print(console, 2, f"[dim]{_e(label)}:[/dim]")
+            for item in value:
+                _print(console, 4, f"• {_e(item)}")
+        else:
+            _print(console, 2, f"[dim]{_e(label)}:[/dim] {_e(value)}")
+
+
+def render_explain(report: Report, out: TextIO, *, color: bool) -> None:
+    """Print the result of ``envdoctor explain --error``: the environment, then the finding."""
+    console = _console(out, color)
+    for env in report.environments:
+        _print(console, 0, f"[bold]Python environment[/bold] {_e(env.python)}")
+        _print(console, 2, _e(describe_env(env)))
+        console.print()
+    for info in report.models:
+        for indent, line in _model_lines(info)[:2]:
+            _print(console, indent, line)
+        console.print()
+    for f in report.findings:
+        for indent, line in _finding_lines(f):
+            _print(console, indent, line)

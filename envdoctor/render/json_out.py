@@ -49,7 +49,9 @@ def envelope(report: Report, command: str) -> dict[str, Any]:
         A dict with ``schema_version``, ``envdoctor_version``, ``command``, ``models``,
         ``environments``, ``findings``, ``verdicts``, ``checked``, ``candidates`` (environments
         found by discovery, for ``envs``/``check --all``/``which``) and ``summary``
-        (counts of findings per severity and the overall ``status``).
+        (counts of findings per severity, the overall ``status``, and ``ignored``: the
+        findings a project configuration ignores, each with its reason).  The envelope is
+        described by ``envdoctor/schema/envelope-v1.schema.json``.
     """
     counts = {"error": 0, "warning": 0, "info": 0}
     for finding in report.findings:
@@ -68,8 +70,31 @@ def envelope(report: Report, command: str) -> dict[str, Any]:
         "verdicts": to_jsonable(report.verdicts),
         "checked": to_jsonable(report.checked),
         "candidates": to_jsonable(report.candidates),
-        "summary": {"status": status, "counts": counts},
+        "summary": {"status": status, "counts": counts, "ignored": ignored_jsonable(report)},
     }
+
+
+def ignored_jsonable(report: Report) -> list[dict[str, str]]:
+    """The findings a project configuration ignored, for ``summary.ignored``.
+
+    Args:
+        report: the pipeline's result.
+
+    Returns:
+        One ``{"code", "severity", "title", "model", "python", "reason"}`` dict per ignored
+        finding, in report order.
+    """
+    return [
+        {
+            "code": item.finding.code,
+            "severity": item.finding.severity.value,
+            "title": item.finding.title,
+            "model": item.finding.model,
+            "python": item.finding.python,
+            "reason": item.reason,
+        }
+        for item in report.ignored
+    ]
 
 
 def dumps(report: Report, command: str) -> str:

@@ -1,0 +1,302 @@
+"""``envdoctor fix [MODEL ...] [--python PATH] [--yes]``: plan the fixes, apply them with --yes.
+
+Without ``--yes`` it shows the plan (ordered commands, what each changes from → to, from the
+resolver's own dry run) and changes nothing.  With ``--yes`` it takes the environment's lock,
+saves a snapshot (and prints the command that restores it), runs the steps, then checks
+again (``--verify``: really loads each model and runs a forward pass) and prints before →
+after.  Exit codes: 0 nothing left to fix (after ``--yes``: fixed, and verified with
+``--verify``); 1 findings remain (plan shown, not applied), the plan does not resolve, a step
+failed, or another run holds the environment's lock; 2 bad input; 3 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
+
+if TYPE_CHECKING:
+    from envdoctor.fix import FixOutcome
+    from envdoctor.installer import Change
+    from envdoctor.types import Report, Severity
+
+NAME = "fix"
+
+
+def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add the ``fix`` subcommand."""
+    p = sub.add_parser(
+        "fix",
+        help="plan the fixes for an environment (apply them with --yes)",
+        description="Plan the commands that fix what 'check' finds in the target environment, "
+        "with the resolver's own dry run. Nothing changes without --yes; with --yes a "
+        "snapshot is saved first and the exact restore command printed.",
+    )
+    p.add_argument("models", nargs="*", metavar="MODEL", help="models the environment must load")
+    p.add_argument(
+        "--python", metavar="PATH",
+        help="interpreter (or environment prefix) to fix; default: this one",
+    )
+    p.add_argument("--yes", action="store_true", help="apply the plan (default: only show it)")
+    p.add_argument(
+        "--verify", action="store_true",
+        help="after applying, really load each model and run a forward pass",
+    )
+    p.add_argument(
+        "--severity", choices=("error", "warning"), default="error",
+        help="fix findings at or above this severity (default: error)",
+    )
+    p.add_argument(
+        "--wait", type=float, default=0.0, metavar="SECONDS",
+        help="wait this long for another envdoctor run changing the same environment "
+        "(default 0: refuse at once)",
+    )
+    p.add_argument(
+        "--verify-timeout", type=float, default=300.0, metavar="SECONDS",
+        help="seconds allowed per model for --verify (default 300)",
+    )
+    common(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``envdoctor fix``; return the exit code.
+
+    Raises:
+        UsageError: an unsupported ``--format`` or a negative ``--wait``.
+    """
+    from envdoctor.envlock import LockBusy
+    from envdoctor.errors import UsageError
+    from envdoctor.fix import run_fix
+    from envdoctor.types import Severity
+
+    if args.format not in ("text", "json"):
+        raise UsageError("fix supports --format text or json")
+    if args.wait < 0:
+        raise UsageError("--wait must be >= 0 seconds")
+    err = sys.stderr
+    text = args.format == "text"
+    live = err.isatty()  # progress goes to stderr, and only on a terminal
+
+    def progress(line: str) -> None:
+        if live:
+            err.write(f"envdoctor: {line}\n")
+            err.flush()
+
+    def echo(line: str) -> None:
+        if live and text:
+            err.write(f"    | {line}\n")
+            err.flush()
+
+    try:
+        outcome = run_fix(
+            args.models, args.python, yes=args.yes, severity=Severity(args.severity),
+            verify=args.verify, wait=args.wait, verify_timeout=args.verify_timeout,
+            progress=progress, on_line=echo,
+        )
+    except LockBusy as exc:
+        err.write(f"envdoctor: {exc}\n")
+        return 1
+    if text:
+        render_text(outcome, args, sys.stdout)
+    else:
+        import json
+
+        sys.stdout.write(json.dumps(to_json(outcome), indent=2, sort_keys=True) + "\n")
+    return 0 if outcome.success else 1
+
+
+def _rerun(args: argparse.Namespace, outcome: FixOutcome) -> str:
+    from envdoctor.installer import display
+    from envdoctor.snapshot import self_command
+
+    words = ["fix", *args.models, "--python", outcome.plan.env.python]
+    if args.severity != "error":
+        words += ["--severity", args.severity]
+    return f"{self_command()} {display(words)} --yes"
+
+
+def render_text(outcome: FixOutcome, args: argparse.Namespace, out: TextIO) -> None:
+    """Write the plan, and what happened when it was applied, for a person."""
+    plan = outcome.plan
+    env = plan.env
+    w = out.write
+    w(f"envdoctor fix: {env.python}\n")
+    w(f"  Python {env.python_version or '?'}, {env.manager} environment {env.prefix}\n")
+    for model in outcome.before.models:
+        w(f"  model: {model.path}\n")
+    w("\n")
+    if not plan.findings:
+        w(f"Nothing to fix: no finding at or above {plan.severity.value}.\n")
+        return
+    w(f"Findings to fix ({plan.severity.value} and above):\n")
+    for f in plan.findings:
+        mark = "✗" if f.severity.value == "error" else "!"
+        w(f"  {mark} {f.code} {f.title}\n")
+    w("\n")
+    for warning in plan.warnings:
+        w(f"warning: {warning}\n")
+    if plan.steps:
+        w("Plan:\n")
+        for number, step in enumerate(plan.steps, 1):
+            w(f"  {number}. {step.text}\n")
+            w(f"     fixes {', '.join(step.codes)}\n")
+            dry = step.dry_run
+            if dry is None:
+                continue
+            label = {"uv": "uv pip install --dry-run", "pip": "pip install --dry-run --report"}
+            name = label.get(step.tool, f"{step.tool} install --dry-run")
+            if dry.ok:
+                w(f"     resolver dry run ({name}): resolves; "
+                  f"{len(dry.changes) or 'no'} change{'s' if len(dry.changes) != 1 else ''}\n")
+                for change in dry.changes:
+                    w(f"       {change.text()} ({change.action})\n")
+            else:
+                w(f"     resolver dry run ({name}): DOES NOT RESOLVE\n")
+                for line in dry.output.splitlines():
+                    w(f"       {line}\n")
+        w("\n")
+    if plan.manual:
+        w("By hand (the plan does not do these; some go away once the plan is applied):\n")
+        for m in plan.manual:
+            w(f"  {m.code} {m.title}\n")
+            for fix in m.fixes[:3]:
+                w(f"     {fix.kind}: {fix.text}\n")
+        w("\n")
+    _render_status(outcome, args, w)
+
+
+def _render_status(
+    outcome: FixOutcome, args: argparse.Namespace, w: Callable[[str], Any]
+) -> None:
+    status = outcome.status
+    if status == "manual-only":
+        w("Nothing to install: the steps above are by hand.\n")
+        return
+    if status == "unresolvable":
+        w("The plan does not resolve; nothing was changed.\n")
+        return
+    if status == "planned":
+        w("Nothing was changed. To apply the plan:\n")
+        w(f"  {_rerun(args, outcome)}\n")
+        return
+    for number, run in enumerate(outcome.runs, 1):
+        state = "done" if run.ok else f"FAILED (exit {run.returncode})"
+        if run.timed_out:
+            state = "FAILED (timed out)"
+        w(f"Step {number}: {state} in {run.seconds:.1f} s\n")
+        if not run.ok:
+            from envdoctor.installer import tail
+
+            for line in tail(run.error or run.output, 20).splitlines():
+                w(f"    {line}\n")
+    if outcome.snapshot is not None:
+        w(f"Snapshot of the environment before: {outcome.snapshot.path}\n")
+        w(f"  restore: {outcome.restore[0]}\n")
+        for line in outcome.restore[1:]:
+            w(f"       or: {line}\n")
+    if status == "failed":
+        w("A step failed: nothing more was run. The snapshot is kept; the command above "
+          "restores the environment exactly.\n")
+        if outcome.changes:
+            w("Changed so far:\n")
+            for change in outcome.changes:
+                w(f"  {change.text()}\n")
+        return
+    w("\nBefore → after:\n")
+    for change in outcome.changes:
+        w(f"  {change.text()}\n")
+    if not outcome.changes:
+        w("  (no package changed)\n")
+    before_codes = _codes(outcome.before, outcome.plan.severity)
+    after_codes = _codes(outcome.after, outcome.plan.severity)
+    w(f"  findings ({outcome.plan.severity.value}+): {before_codes or 'none'} → "
+      f"{after_codes or 'none'}\n")
+    if outcome.after is not None:
+        before_v = {(v.model, v.python): v.status for v in outcome.before.verdicts}
+        for v in outcome.after.verdicts:
+            was = next((s for (m, _), s in before_v.items() if m == v.model), "?")
+            w(f"  {v.model or 'environment'}: {was} → {v.status}\n")
+    if outcome.verify is not None:
+        w("Verify (real load and forward pass):\n")
+        for m in outcome.verify.models:
+            if m.outcome == "ok":
+                w(f"  ✓ {m.path}: loads and runs\n")
+            else:
+                fail = m.failure
+                why = f"{fail.error_type}: {fail.error}" if fail else m.outcome
+                w(f"  ✗ {m.path}: fails at {m.outcome}: {why}\n")
+        if outcome.verify.problem:
+            w(f"  {outcome.verify.problem}\n")
+    if outcome.success:
+        w("Fixed.\n")
+    else:
+        w("Findings remain (see `envdoctor check`).\n")
+
+
+def _codes(report: Optional[Report], severity: Severity) -> str:
+    if report is None:
+        return ""
+    codes = sorted({f.code for f in report.findings if f.severity.rank >= severity.rank})
+    return ", ".join(codes)
+
+
+def to_json(outcome: FixOutcome) -> dict[str, Any]:
+    """Return the JSON envelope of ``fix``.
+
+    It is the check envelope (of the environment after, when the plan was applied, else
+    before) plus a ``fix`` key with the plan, the dry runs, the snapshot and what ran.
+    """
+    from envdoctor.render.json_out import envelope, to_jsonable
+
+    report = outcome.after or outcome.before
+    data = envelope(report, "fix")
+    plan = outcome.plan
+    data["fix"] = {
+        "status": outcome.status,
+        "success": outcome.success,
+        "python": plan.env.python,
+        "prefix": plan.env.prefix,
+        "tool": plan.tool.name if plan.tool else None,
+        "severity": plan.severity.value,
+        "findings": [f.code for f in plan.findings],
+        "steps": [
+            {
+                "command": s.text,
+                "argv": list(s.argv),
+                "requirements": list(s.requirements),
+                "codes": list(s.codes),
+                "dry_run": None if s.dry_run is None else {
+                    "ok": s.dry_run.ok,
+                    "changes": [_change(c) for c in s.dry_run.changes],
+                    "output": "" if s.dry_run.ok else s.dry_run.output,
+                },
+            }
+            for s in plan.steps
+        ],
+        "manual": [
+            {"code": m.code, "title": m.title, "fixes": to_jsonable(list(m.fixes))}
+            for m in plan.manual
+        ],
+        "warnings": list(plan.warnings),
+        "snapshot": str(outcome.snapshot.path) if outcome.snapshot else None,
+        "restore": list(outcome.restore),
+        "runs": [
+            {"command": list(r.argv), "returncode": r.returncode, "seconds": r.seconds,
+             "ok": r.ok, "output": "" if r.ok else r.output[-4000:]}
+            for r in outcome.runs
+        ],
+        "changes": [_change(c) for c in outcome.changes],
+        "before": {"codes": sorted({f.code for f in outcome.before.findings}),
+                   "verdicts": to_jsonable(list(outcome.before.verdicts))},
+        "verify": None,
+    }
+    if outcome.verify is not None:
+        from envdoctor.verify import to_jsonable as verify_json
+
+        data["fix"]["verify"] = verify_json(outcome.verify)
+    return data
+
+
+def _change(change: Change) -> dict[str, Any]:
+    return {"name": change.name, "from": change.before, "to": change.after,
+            "action": change.action}

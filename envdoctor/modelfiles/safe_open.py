@@ -1,0 +1,57 @@
+"""Open files of a model without blocking on FIFOs, devices or sockets.
+
+A hostile SavedModel or checkpoint directory can hold a FIFO (or a symbolic link to one)
+named ``variables/x``, ``ckpt.index`` or ``checkpoint``: a plain ``open()`` for reading then
+waits forever for a writer.  :func:`open_regular` opens with ``O_NONBLOCK`` (which returns
+at once for a FIFO and changes nothing for a regular file), checks with ``fstat`` that the
+descriptor is a regular file, and refuses anything else.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from typing import BinaryIO
+
+
+class NotRegularFileError(OSError):
+    """The path is a FIFO, a device, a socket or a directory, not a regular file."""
+
+
+def open_regular(path: str) -> BinaryIO:
+    """Open ``path`` for binary reading, only if it is a regular file.
+
+    Args:
+        path: the file (symbolic links are followed, as ``open`` does).
+
+    Returns:
+        A binary file object positioned at offset 0; the caller closes it.
+
+    Raises:
+        NotRegularFileError: the path is not a regular file (``strerror`` says what it is).
+        OSError: the file cannot be opened (missing, permission denied, link loop, ...).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(mode):
+        handle.close()
+        raise NotRegularFileError(errno.EINVAL, f"not a regular file ({_kind(mode)})", path)
+    return handle
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"

@@ -1,0 +1,174 @@
+"""A cache of ``envdoctor which --for-r`` answers, so R startup scripts stay fast.
+
+``envdoctor_use()`` in ``.Rprofile`` runs on every R start; reading every environment and
+checking the model each time costs about 0.3 s.  The answer only changes when one of its
+inputs does, so it is cached under ``platformdirs.user_cache_dir("envdoctor")/which/``,
+keyed by the SHA-256 of:
+
+* envdoctor itself: its version and the ``st_mtime_ns`` of every ``.py``/``.json`` file of
+  the package (an upgrade or an edited rule invalidates every entry);
+* the request: each model's real path, size and ``st_mtime_ns`` (for a directory, also
+  those of its first-level entries), ``--prefer``, the reticulate version, the working
+  directory;
+* the variables that steer discovery, reading or checks (``PATH``, ``HOME``,
+  ``VIRTUAL_ENV``, ``PYTHONPATH``, ``KERAS_*``, ``TF_USE_LEGACY_KERAS``, ``RETICULATE_*``,
+  ``PYENV_*``, ``CONDA_*``, ``WORKON_HOME``, ``XDG_*``, ...), and the mtime of
+  ``keras.json``;
+* the machine: every environment discovery finds now (a static directory walk, ~5 ms),
+  with the ``st_mtime_ns`` of its ``pyvenv.cfg``, ``conda-meta`` and ``site-packages``
+  directories (installing or removing a distribution changes them) and of each
+  ``PYTHONPATH`` directory.
+
+Entries are written atomically (temporary file, then ``os.replace``); a corrupt entry is
+ignored; an unwritable cache directory disables caching.  ``ENVDOCTOR_WHICH_CACHE=0``
+disables it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Optional
+
+CACHE_FORMAT = 1
+"""Version of the entry layout; bump to invalidate every entry."""
+
+_VAR_PREFIXES = (
+    "KERAS_",
+    "TF_",
+    "RETICULATE_",
+    "PYENV",
+    "CONDA",
+    "XDG_",
+    "UV_",
+    "PIPENV_",
+    "POETRY_",
+    "PYTHON",
+    "ENVDOCTOR_",
+    "MAMBA",
+)
+_VARS = ("PATH", "HOME", "VIRTUAL_ENV", "WORKON_HOME", "USERPROFILE", "R_LIBS", "R_LIBS_USER")
+
+
+def enabled(environ: Mapping[str, str]) -> bool:
+    """False when ``ENVDOCTOR_WHICH_CACHE`` is ``0``/``false``/``no``."""
+    return environ.get("ENVDOCTOR_WHICH_CACHE", "1").strip().lower() not in ("0", "false", "no")
+
+
+def cache_dir() -> Path:
+    """Return ``platformdirs.user_cache_dir("envdoctor")/which`` (it may not exist yet)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("envdoctor")) / "which"
+
+
+def _stat(path: str) -> list[int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return [-1, -1]
+    return [st.st_mtime_ns, st.st_size]
+
+
+def _package_stamp() -> list[Any]:
+    from envdoctor import __version__
+
+    root = Path(__file__).resolve().parents[1]
+    stamps: list[Any] = [__version__]
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(filenames):
+            if name.endswith((".py", ".json")):
+                path = os.path.join(dirpath, name)
+                stamps.append([os.path.relpath(path, root), *_stat(path)])
+    return stamps
+
+
+def _model_stamp(path: str) -> list[Any]:
+    real = os.path.realpath(path)
+    stamp: list[Any] = [os.path.abspath(path), real, *_stat(real)]
+    if os.path.isdir(real):
+        with contextlib.suppress(OSError):
+            for name in sorted(os.listdir(real)):
+                stamp.append([name, *_stat(os.path.join(real, name))])
+    return stamp
+
+
+def _env_stamp(prefix: str) -> list[Any]:
+    stamp: list[Any] = [prefix, *_stat(os.path.join(prefix, "pyvenv.cfg"))]
+    stamp.append(_stat(os.path.join(prefix, "conda-meta")))
+    patterns = ("lib/python*/site-packages", "lib64/python*/site-packages", "Lib/site-packages")
+    for pattern in patterns:
+        for d in sorted(glob.glob(os.path.join(prefix, pattern))):
+            stamp.append([d, *_stat(d)])
+    return stamp
+
+
+def key(
+    models: Sequence[str],
+    *,
+    prefer: Optional[str],
+    reticulate_version: str,
+    environ: Mapping[str, str],
+    cwd: str,
+) -> str:
+    """Return the cache key of a ``which --for-r`` request (see the module docstring)."""
+    from envdoctor.discovery import discover
+
+    env_vars = {k: v for k, v in environ.items() if k in _VARS or k.startswith(_VAR_PREFIXES)}
+    keras_home = environ.get("KERAS_HOME") or os.path.join(environ.get("HOME", "~"), ".keras")
+    machine = []
+    for cand in discover(environ=environ, cwd=cwd):
+        machine.append([cand.python, cand.broken or "", *_env_stamp(cand.prefix)])
+    pythonpath = [[p, *_stat(p)] for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    material = {
+        "format": CACHE_FORMAT,
+        "envdoctor": _package_stamp(),
+        "models": [_model_stamp(m) for m in models],
+        "prefer": prefer or "",
+        "reticulate": reticulate_version,
+        "cwd": cwd,
+        "vars": sorted(env_vars.items()),
+        "keras_json": _stat(os.path.join(keras_home, "keras.json")),
+        "machine": machine,
+        "pythonpath": pythonpath,
+    }
+    blob = json.dumps(material, sort_keys=True, default=str).encode("utf-8", "surrogateescape")
+    return hashlib.sha256(blob).hexdigest()
+
+
+def load(entry_key: str) -> Optional[dict[str, Any]]:
+    """Return the cached answer for ``entry_key``, or None (missing or corrupt)."""
+    path = cache_dir() / f"{entry_key}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
+        return None
+    if not isinstance(data.get("status"), int) or not isinstance(data.get("stdout"), str):
+        return None
+    if not isinstance(data.get("stderr"), str):
+        return None
+    return data
+
+
+def store(entry_key: str, status: int, stdout: str, stderr: str) -> None:
+    """Write an answer atomically; any failure just leaves the cache without it."""
+    directory = cache_dir()
+    data = {"format": CACHE_FORMAT, "status": status, "stdout": stdout, "stderr": stderr}
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, directory / f"{entry_key}.json")
+    except OSError:
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(tmp)
