@@ -104,7 +104,9 @@ def child(seed: int, family: str | None, work: Path, env: str, with_cli: bool) -
         result["detail"] = "".join(traceback.format_exception(exc))[-2000:]
     result["seconds"] = time.perf_counter() - start
     result["rss_start_kb"] = rss0
-    result["peak_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # HDF5 files are read in a forked grandchild (envdoctor's isolation): count it too.
+    result["peak_kb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     if with_cli and result["outcome"] != "crash":
         for argv in (["inspect", str(path), "--format", "json"],
                      ["check", str(path), "--python", env, "--format", "json", "--no-config"]):

@@ -132,7 +132,8 @@ class Attempt:
         detail: the tool's output or the failure, when it failed.
         resolved: ``name==version`` lines the resolver chose.
         verify: the real load, when it ran.
-        findings: the findings of a check of the environment as built.
+        findings: the findings of a check of the environment as built (with the stack's
+            variables set).
     """
 
     candidate: Candidate
@@ -209,6 +210,20 @@ def find_interpreters(environ: Optional[Mapping[str, str]] = None) -> list[Inter
             continue
         found.setdefault(version, Interpreter(cand.python, version, cand.kind))
     return sorted(found.values(), key=lambda i: key(i.version), reverse=True)
+
+
+def given_interpreter(path: str) -> Interpreter:
+    """Read the interpreter the user named with ``--python PATH``.
+
+    Raises:
+        EnvironmentReadError: it cannot be read.
+    """
+    from envdoctor.inventory import read_environment
+
+    env = read_environment(path)
+    if not env.python_version:
+        raise UsageError(f"--python {path}: cannot tell its Python version")
+    return Interpreter(env.python, env.python_version, "given")
 
 
 # ---------------------------------------------------------------- candidate stacks
@@ -312,13 +327,17 @@ def _tf_distance(ev: Evidence, rel: tables.TFRelease) -> int:
     return gap if gap >= 0 else 50 - gap
 
 
-def _keras3_version(python: str, tf_rel: Optional[tables.TFRelease], ev: Evidence) -> Optional[str]:
+def _keras3_version(
+    python: str, tf_rel: Optional[tables.TFRelease], ev: Evidence
+) -> Optional[str]:
+    """The Keras 3 to install: the sidecar's pin when it fits, else the newest that fits."""
     from envdoctor.fixes import keras_target
 
     pinned = ev.pins.get("keras")
     probe = Environment(python="", prefix="", kind="venv", manager="uv", python_version=python)
     minimum = ev.keras if ev.generation == 3 else None
-    if pinned and (parse(pinned) and parse(pinned).major == 3):  # type: ignore[union-attr]
+    pinned_version = parse(pinned)
+    if pinned and pinned_version is not None and pinned_version.major == 3:
         spec_ok = tf_rel is None or satisfies(pinned, tf_rel.keras.removeprefix("keras"))
         py_ok = satisfies(python, tables.keras_requires_python(pinned) or "") is not False
         if spec_ok and py_ok:
@@ -471,13 +490,15 @@ def rank(
         tf_dist: the TensorFlow distribution to install.
         backend: the Keras 3 backend.
         extra: further requirements (e.g. the package that defines custom layers).
-        python_spec: only this Python (``"3.11"``) or interpreter path.
+        python_spec: only interpreters of this version (``"3.11"``, ``"3.11.7"``) or path
+            count as present.
         environ: the user's environment variables (default ``os.environ``).
 
     Returns:
         Candidates for every Python minor 3.6-3.14 (with ``interpreter`` None when none is
-        present), ordered by predicted errors, then closeness to the model's evidence, then
-        Python (the training Python, else the newest).
+        present, or none that ``python_spec`` allows), ordered by predicted errors, then
+        closeness to the model's evidence, then Python (the training Python, else the
+        newest).
     """
     from envdoctor.checks import run_checks
 
@@ -489,10 +510,6 @@ def rank(
             continue
         by_minor.setdefault(interp.minor, interp)
     minors = [f"3.{n}" for n in range(14, 5, -1)]
-    if python_spec and os.sep not in python_spec and re.fullmatch(r"3\.\d+(\.\d+)?", python_spec):
-        minors = [minor(python_spec) or python_spec]
-    elif python_spec:
-        minors = list(by_minor)
     scored: list[tuple[tuple[int, ...], Candidate]] = []
     for py in minors:
         present = by_minor.get(py)
@@ -523,13 +540,28 @@ def _matches(interp: Interpreter, spec: str) -> bool:
     return interp.version == spec or interp.version.startswith(spec + ".")
 
 
-def missing_python(candidates: Sequence[Candidate]) -> str:
-    """Say which Python would fit better, or at all, when it is not installed ("" otherwise)."""
+def missing_python(candidates: Sequence[Candidate], python_spec: Optional[str] = None) -> str:
+    """Say which Python would fit better, or at all, when none is present ("" otherwise).
+
+    Args:
+        candidates: the ranked candidates (:func:`rank`).
+        python_spec: the Python the user asked for, if any (then nothing is "missing": the
+            message says which Python would work instead).
+
+    Returns:
+        A sentence naming the better stack, the Python minors it runs on and how to install
+        one; "" when the best candidate has an interpreter, or one that is as good (same
+        stack preference, no errors) has.
+    """
     if not candidates:
         return ""
     best = candidates[0]
     present = next((c for c in candidates if c.interpreter is not None), None)
     if best.interpreter is not None:
+        return ""
+    if present is not None and not present.errors and not best.errors and (
+        present.stack.preference == best.stack.preference
+    ):
         return ""
     same = sorted(
         {c.python_version for c in candidates
@@ -537,13 +569,48 @@ def missing_python(candidates: Sequence[Candidate]) -> str:
         key=key,
     )
     wanted = ", ".join(same) or best.python_version
-    how = f"`uv python install {same[-1] if same else best.python_version}` or " \
-          f"`pyenv install {same[-1] if same else best.python_version}`"
+    newest = same[-1] if same else best.python_version
+    if python_spec:
+        return (f"{best.stack.label} would load it on Python {wanted}, not on the Python "
+                f"asked for (--python {python_spec})")
+    how = f"`uv python install {newest}` or `pyenv install {newest}`"
     if present is None or present.errors:
         return (f"{best.stack.label} would load it, on Python {wanted}, and no such "
                 f"interpreter is installed here; install one ({how}) and run again")
     return (f"{best.stack.label} on Python {wanted} would fit the model's evidence better, "
             f"but no such interpreter is installed ({how})")
+
+
+def no_fit_message(
+    model_path: str,
+    candidates: Sequence[Candidate],
+    interpreters: Sequence[Interpreter],
+    python_spec: Optional[str] = None,
+) -> str:
+    """Explain why no environment can be built.
+
+    Returns:
+        The missing Python (:func:`missing_python`), or the errors that no choice of
+        versions avoids, with their first fix, or the errors of the closest candidate.
+    """
+    found = ", ".join(i.version for i in interpreters) or "none"
+    missing = missing_python(candidates, python_spec)
+    if missing:
+        return f"{missing}. Interpreters found: {found}"
+    with_interp = [c for c in candidates if c.interpreter is not None] or list(candidates)
+    common = set.intersection(*({f.code for f in c.errors} for c in with_interp)) \
+        if with_interp else set()
+    lines = [f"no environment that can load {model_path} can be built here"]
+    if common and with_interp:
+        errors = [f for f in with_interp[0].errors if f.code in common]
+        lines.append("; whatever the versions, the checks predict: " + "; ".join(
+            f"{f.code} {f.title}" + (f" (fix: {f.fixes[0].text})" if f.fixes else "")
+            for f in errors[:3]))
+    elif with_interp:
+        closest = min(with_interp, key=lambda c: len(c.errors))
+        lines.append("; the closest candidate still has: " + "; ".join(
+            f"{f.code} {f.title}" for f in closest.errors[:3]))
+    return "".join(lines) + f". Interpreters found: {found}"
 
 
 # ---------------------------------------------------------------- building
@@ -686,28 +753,23 @@ def create(
                          f"({model.needs or 'load_model cannot load it'})")
     target = check_target(path)
     interpreters = find_interpreters()
+    if python_spec and (os.sep in python_spec or os.path.exists(python_spec)):
+        interpreters = [given_interpreter(python_spec)]
+        python_spec = None
     candidates = rank(model, interpreters, target=target, tf_dist=tf_dist, backend=backend,
                       extra=extra, python_spec=python_spec)
-    missing = missing_python(candidates)
+    missing = missing_python(candidates, python_spec)
     usable = [c for c in candidates if c.interpreter is not None and not c.errors]
     if not usable:
-        present = ", ".join(f"{i.version} ({i.python})" for i in interpreters) or "none"
-        best = candidates[0] if candidates else None
-        why = ""
-        if best is not None and best.errors:
-            why = "; every candidate has predicted errors, e.g. " + "; ".join(
-                f"{f.code} {f.title}" for f in best.errors[:3])
-        raise NoFit(
-            (missing or f"no environment that can load {model_path} can be built here{why}")
-            + f". Interpreters found: {present}"
-        )
+        raise NoFit(no_fit_message(model_path, candidates, interpreters, python_spec))
     uv = installer.find_uv()
     tried: list[Attempt] = []
     for cand in usable:
         if len([a for a in tried if a.stage != "resolve"]) >= max(1, attempts):
             break
-        say(f"candidate: {cand.stack.label} on Python {cand.interpreter.version}"  # type: ignore[union-attr]
-            f" ({cand.interpreter.python})")  # type: ignore[union-attr]
+        interp = cand.interpreter
+        assert interp is not None  # usable candidates have one
+        say(f"candidate: {cand.stack.label} on Python {interp.version} ({interp.python})")
         ok, pinned, output = _resolve(cand, uv)
         if not ok:
             tried.append(Attempt(cand, "resolve", output))
@@ -722,19 +784,21 @@ def create(
             _remove(target)
             continue
         python = _venv_python(target)
-        built = app.run(app.Options(models=(model_path,), python=python))
+        from envdoctor.fix import check_with_settings
+
+        settings: dict[str, Optional[str]] = dict(cand.stack.env_vars)
+        built = check_with_settings((model,), python, settings)
         harness = None
         if verify:
             from envdoctor import verify as verify_mod
 
             say("verifying: loading the model and running a forward pass")
             harness = verify_mod.run_harness(
-                python, built.models,
+                python, (model,),
                 verify_mod.Options(timeout=verify_timeout, extra_env=dict(cand.stack.env_vars)),
             )
         loaded = harness is None or all(m.outcome == "ok" for m in harness.models)
-        tried.append(Attempt(cand, "ok" if loaded else "verify", "", pinned, harness,
-                             built.findings))
+        tried.append(Attempt(cand, "ok" if loaded else "verify", "", pinned, harness, built))
         if loaded:
             return CreateResult(target, python, True, tuple(tried), tuple(candidates), missing)
         if len(tried) < len(usable) and len([a for a in tried if a.stage != "resolve"]) < attempts:

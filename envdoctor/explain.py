@@ -44,6 +44,7 @@ MAX_TEXT_CHARS = 2_000_000
 """Most characters of an error text read (a traceback of a model config can be long)."""
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_SPACE_RE = re.compile(r"\s+")
 _FRAME_RE = re.compile(r'^\s*File "([^"]+)", line \d+')
 _EXC_RE = re.compile(
     r"^\s*(?:!\s*)?(?:Error(?: in [^:]*)?:\s*)?"
@@ -547,10 +548,15 @@ class Explanation:
 
 
 def matching_text(parsed: ParsedError) -> str:
-    """Return the text the signatures are matched against: every exception of the chain."""
+    """Return the text the signatures are matched against: every exception of the chain.
+
+    One line per exception (``Type: message``), model configs removed, whitespace runs
+    (R's line wrapping included) collapsed to one space.
+    """
     parts = []
     for etype, message in parsed.chain:
-        cleaned = strip_configs(_ANSI_RE.sub("", message))
+        # One line per exception: R wraps messages at arbitrary words (strwrap).
+        cleaned = _SPACE_RE.sub(" ", strip_configs(_ANSI_RE.sub("", message))).strip()
         parts.append(f"{etype}: {cleaned}" if etype else cleaned)
     return "\n".join(parts)
 

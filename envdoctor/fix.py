@@ -19,7 +19,9 @@ the run and leaves the snapshot, with the exact restore command.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import os
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -29,7 +31,7 @@ from packaging.utils import canonicalize_name
 
 from envdoctor import installer
 from envdoctor.installer import Change, CommandResult, Tool
-from envdoctor.types import Environment, Finding, Fix, Report, Severity
+from envdoctor.types import Environment, Finding, Fix, ModelInfo, Report, Severity
 
 if TYPE_CHECKING:
     from envdoctor.snapshot import Snapshot
@@ -144,7 +146,12 @@ class FixOutcome:
         restore: commands that restore the snapshot (envdoctor's first).
         runs: the steps run, in order (the last one failed when ``status == "failed"``).
         changes: versions that changed, from the environment read before and after.
-        verify: the real load of the models after applying (``verify=True``).
+        verify: the real load of the models after applying (``verify=True``); run with
+            ``settings`` when they clear every remaining finding.
+        settings: environment variables the remaining findings' own fixes set (a value) or
+            remove (None) before Python starts, e.g. ``{"TF_USE_LEGACY_KERAS": "1"}``.
+        with_settings: the findings at the severity that remain with ``settings`` applied
+            (None when there are no settings to try).
     """
 
     status: str
@@ -156,6 +163,8 @@ class FixOutcome:
     runs: tuple[CommandResult, ...] = ()
     changes: tuple[Change, ...] = ()
     verify: Optional[HarnessRun] = None
+    settings: dict[str, Optional[str]] = dataclasses.field(default_factory=dict)
+    with_settings: Optional[tuple[Finding, ...]] = None
 
     @property
     def remaining(self) -> tuple[Finding, ...]:
@@ -330,14 +339,79 @@ def dry_run_step(step: Step, env: Environment, tool: Tool) -> DryRun:
 
 
 def resolve(plan: Plan) -> Plan:
-    """Run every step's dry run and return the plan with their answers."""
+    """Run every step's dry run and return the plan with their answers.
+
+    A dry run that adds a TensorFlow distribution beside another one (``tensorflow`` beside
+    ``tensorflow-cpu``: tf-keras requires the former) adds a warning: both write the same
+    ``tensorflow`` package directory.
+    """
     if plan.tool is None:
         return plan
     tool = plan.tool
     steps = tuple(
         dataclasses.replace(s, dry_run=dry_run_step(s, plan.env, tool)) for s in plan.steps
     )
-    return dataclasses.replace(plan, steps=steps)
+    resolved = dataclasses.replace(plan, steps=steps)
+    warnings = list(plan.warnings) + tf_duplicate_warnings(plan.env, resolved.changes)
+    return dataclasses.replace(resolved, warnings=tuple(warnings))
+
+
+def tf_duplicate_warnings(env: Environment, changes: Sequence[Change]) -> list[str]:
+    """Warn when ``changes`` install a TensorFlow distribution beside another one."""
+    from envdoctor.knowledge import tables
+
+    dists = tables.tf_distributions()
+    installed = [d for d in dists if env.version_of(d)]
+    out = []
+    for change in changes:
+        if change.name in dists and change.before is None and change.after is not None:
+            others = [d for d in installed if d != change.name]
+            if others:
+                out.append(
+                    f"the plan installs {change.name} {change.after} beside "
+                    f"{', '.join(others)}: both provide the `tensorflow` module and overwrite "
+                    "each other's files"
+                )
+    return out
+
+
+_EXPORT = re.compile(r"^export\s+([A-Za-z_][A-Za-z0-9_]*)=(\S*)$")
+_UNSET = re.compile(r"^unset\s+([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+def env_settings(findings: Sequence[Finding]) -> dict[str, Optional[str]]:
+    """Return the variables the findings' own ``env`` fixes set (value) or remove (None)."""
+    out: dict[str, Optional[str]] = {}
+    for f in findings:
+        for fix in f.fixes:
+            if fix.kind != "env":
+                continue
+            text = fix.text.strip()
+            match = _EXPORT.match(text)
+            if match:
+                out.setdefault(match.group(1), match.group(2).strip("'\""))
+                continue
+            match = _UNSET.match(text)
+            if match:
+                out.setdefault(match.group(1), None)
+    return out
+
+
+def check_with_settings(
+    models: Sequence[ModelInfo], python: str, settings: Mapping[str, Optional[str]]
+) -> tuple[Finding, ...]:
+    """Check the environment again as it would be read with ``settings`` applied."""
+    from envdoctor.checks import run_checks
+    from envdoctor.inventory import read_environment
+
+    environ = {k: v for k, v in os.environ.items() if settings.get(k, "") is not None}
+    environ.update({k: v for k, v in settings.items() if v is not None})
+    env = read_environment(python, environ=environ)
+    found: list[Finding] = []
+    targets: Sequence[Optional[ModelInfo]] = models if models else [None]
+    for model in targets:
+        found += run_checks(model, env)
+    return tuple(found)
 
 
 # ---------------------------------------------------------------- running it
@@ -453,7 +527,6 @@ def _apply(
     say: Progress,
     on_line: Progress,
 ) -> FixOutcome:
-    from envdoctor import app
     from envdoctor.snapshot import restore_commands, take_snapshot
 
     before, plan, uv = _plan_for(models, python, severity)
@@ -474,20 +547,38 @@ def _apply(
         runs.append(result)
         if not result.ok:
             return _failed(plan, before, snap, tuple(runs), uv=uv, conda=conda)
-    after_env = app.read_env(env.python)
-    after = _check(models, after_env.python)
+    from envdoctor.snapshot import damaged, repair_argv
+
+    broken = damaged(env.python)
+    repair = repair_argv(env.python, broken, uv, conda=installer.is_conda_env(env))
+    if repair:
+        say(f"repairing distributions whose files the steps removed: {', '.join(broken)}")
+        runs.append(installer.run(repair, on_line=on_line))
+        if not runs[-1].ok:
+            return _failed(plan, before, snap, tuple(runs), uv=uv, conda=conda)
+    after = _check(models, env.python)
     changes = installer.diff_versions(
         installer.installed_versions(env), installer.installed_versions(after.environments[0])
     )
+    left = [f for f in after.findings if f.severity.rank >= severity.rank]
+    settings = env_settings(left)
+    with_settings = None
+    if left and settings:
+        found = check_with_settings(after.models, env.python, settings)
+        with_settings = tuple(f for f in found if f.severity.rank >= severity.rank)
     harness = None
     if verify and after.models:
         from envdoctor import verify as verify_mod
 
+        extra = {}
+        if with_settings == () and all(v is not None for v in settings.values()):
+            extra = {k: v for k, v in settings.items() if v is not None}
         say("verifying: loading each model and running a forward pass")
         harness = verify_mod.run_harness(
-            after.environments[0].python, after.models, verify_mod.Options(timeout=verify_timeout)
+            env.python, after.models, verify_mod.Options(timeout=verify_timeout, extra_env=extra)
         )
-    return FixOutcome("applied", plan, before, after, snap, restore, tuple(runs), changes, harness)
+    return FixOutcome("applied", plan, before, after, snap, restore, tuple(runs), changes,
+                      harness, settings, with_settings)
 
 
 def _failed(

@@ -309,10 +309,12 @@ def display(argv: Sequence[str], uv: Optional[Sequence[str]] = None) -> str:
     """
     words = list(argv)
     on_path = shutil.which("uv")
-    if uv and len(uv) == 1 and words[:1] == [uv[0]] and on_path and os.path.samefile(
-        on_path, uv[0]
-    ):
-        words[0] = "uv"
+    if uv and len(uv) == 1 and words[:1] == [uv[0]] and on_path:
+        try:
+            if os.path.samefile(on_path, uv[0]):
+                words[0] = "uv"
+        except OSError:
+            pass
     if os.name == "nt":
         return subprocess.list2cmdline(words)
     return shlex.join(words)

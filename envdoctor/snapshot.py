@@ -16,7 +16,9 @@ the conda revision.  :func:`restore` puts the environment back exactly: ``uv pip
 when uv is found (it removes what the snapshot does not list and installs the listed
 versions), else pip: uninstall the distributions the snapshot does not list, then
 ``pip install --no-deps`` the lines that differ.  Conda prefixes changed by conda go back
-with ``conda install --revision N``.  Afterwards the freeze is compared with the snapshot.
+with ``conda install --revision N``.  Afterwards every distribution's ``RECORD`` is checked
+(removing ``tensorflow`` deletes the files ``tensorflow-cpu`` shares with it) and damaged ones
+are reinstalled at their version; then the freeze is compared with the snapshot.
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ class RestoreResult:
         commands: the commands run, in order.
         ok: True when every command worked and the freeze equals the snapshot.
         differences: lines that still differ, ``-`` (in the snapshot, missing now) and
-            ``+`` (present now, not in the snapshot).
+            ``+`` (present now, not in the snapshot), and distributions whose files are
+            missing (``damaged ...``).
         planned: the commands that would run (``dry_run``), as text.
     """
 
@@ -363,6 +366,82 @@ def compare(snapshot_lines: Sequence[str], current: Sequence[str]) -> tuple[str,
     return tuple(out)
 
 
+# ---------------------------------------------------------------- integrity
+
+
+def _record_paths(record: Path) -> list[str]:
+    """The paths a ``RECORD`` lists (one CSV row per line; quoted paths allowed)."""
+    import csv
+
+    out: list[str] = []
+    try:
+        text = record.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return out
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        row = next(csv.reader([line]), None) if line.startswith('"') else line.rsplit(",", 2)
+        if row:
+            out.append(row[0])
+    return out
+
+
+def damaged(python: str) -> list[str]:
+    """Return ``name==version`` of each distribution of the environment whose files are missing.
+
+    Two distributions that provide the same files (``tensorflow`` and ``tensorflow-cpu``)
+    share them on disk: uninstalling one deletes the other's files, while the freeze still
+    lists it.  Each ``*.dist-info/RECORD`` of the environment's site-packages is checked
+    (compiled ``.pyc`` files aside).
+
+    Args:
+        python: the environment's interpreter.
+
+    Returns:
+        The damaged distributions, sorted; empty when every recorded file exists.
+    """
+    from envdoctor.inventory import read_environment
+
+    try:
+        env = read_environment(python)
+    except EnvdoctorError:
+        return []
+    out = set()
+    for site in env.site_packages:
+        for info in Path(site).glob("*.dist-info"):
+            for rel in _record_paths(info / "RECORD"):
+                if rel.endswith(".pyc") or "__pycache__" in rel:
+                    continue
+                if not os.path.lexists(os.path.join(site, rel)):
+                    name, _, version = info.name[: -len(".dist-info")].partition("-")
+                    out.add(f"{canonicalize_name(name)}=={version}")
+                    break
+    return sorted(out)
+
+
+def repair_argv(
+    python: str, lines: Sequence[str], uv: Optional[Sequence[str]], *, conda: bool = False
+) -> Optional[list[str]]:
+    """Return the command that reinstalls damaged distributions at their versions.
+
+    Args:
+        python: the environment's interpreter.
+        lines: ``name==version`` of each damaged distribution (:func:`damaged`).
+        uv: the command that runs uv, if found (else the environment's pip).
+        conda: True for a conda prefix (nothing is returned: conda owns those files).
+
+    Returns:
+        The argument vector, or None when there is nothing to repair.
+    """
+    if not lines or conda:
+        return None
+    if uv:
+        return [*uv, "pip", "install", "--python", python, "--reinstall", "--no-deps", *lines]
+    return [python, "-m", "pip", "install", "--disable-pip-version-check",
+            "--force-reinstall", "--no-deps", *lines]
+
+
 # ---------------------------------------------------------------- restoring
 
 
@@ -467,13 +546,16 @@ def restore_commands(
 
     Returns:
         ``envdoctor env restore SNAPSHOT --yes`` (exact in every case) first, then the
-        equivalent ``uv pip sync`` / pip / conda command line.
+        equivalent ``uv pip sync`` / pip / ``conda install --revision`` command line.
     """
     lines = [f"{self_command()} env restore {_q(str(snap.path))} --yes"]
-    if conda is not None and snap.conda_listing:
-        argv = conda_restore_argv(snap, conda)
+    if snap.conda_listing:
+        # pip's freeze of a conda prefix names conda's build paths (name @ file://...),
+        # which neither uv nor pip can reinstall: only envdoctor's restore is exact there.
+        argv = conda_restore_argv(snap, conda) if conda is not None else None
         if argv:
             lines.append(installer.display(argv, uv))
+        return lines
     if uv:
         lines.append(installer.display(uv_sync_argv(snap, uv), uv))
     elif snap.freeze_tool == "pip":
@@ -487,25 +569,15 @@ def restore_commands(
     return lines
 
 
-def _restore_argvs(
-    snap: Snapshot,
-    current: Sequence[str],
-    uv: Optional[Sequence[str]],
-    conda: Optional[Tool],
-    conda_changed: bool,
+def _package_argvs(
+    snap: Snapshot, current: Sequence[str], uv: Optional[Sequence[str]]
 ) -> list[list[str]]:
-    argvs: list[list[str]] = []
-    if conda_changed and conda is not None:
-        argv = conda_restore_argv(snap, conda)
-        if argv:
-            argvs.append(argv)
+    """The commands that make the freeze equal the snapshot's (none when it already is)."""
     if not compare(snap.freeze, current):
-        return argvs
-    if uv:
-        argvs.append(uv_sync_argv(snap, uv))
-    else:
-        argvs += pip_restore_argvs(snap, current, [snap.python, "-m", "pip"])
-    return argvs
+        return []
+    if uv and not snap.conda_listing:
+        return [uv_sync_argv(snap, uv)]
+    return pip_restore_argvs(snap, current, [snap.python, "-m", "pip"])
 
 
 def restore(
@@ -545,21 +617,45 @@ def restore(
     if snap.freeze_tool == "uv" and not uv:
         raise InstallerMissing("this snapshot was taken with uv, and uv was not found")
     current = freeze(tool, snap.python)
-    conda_changed = False
-    if snap.conda_listing:
+    conda_argv: Optional[list[str]] = None
+    if snap.conda_listing and conda is not None:
         listing, _ = conda_listing(snap.prefix)
-        conda_changed = tuple(listing) != tuple(snap.conda_listing)
-    argvs = _restore_argvs(snap, current, uv, conda, conda_changed)
+        if tuple(listing) != tuple(snap.conda_listing):
+            conda_argv = conda_restore_argv(snap, conda)
+    argvs = ([conda_argv] if conda_argv else []) + _package_argvs(snap, current, uv)
     planned = tuple(installer.display(a, uv) for a in argvs)
     if dry_run:
-        return RestoreResult(snap, (), not argvs, compare(snap.freeze, current), planned)
+        broken = damaged(snap.python)
+        repair = repair_argv(snap.python, broken, uv, conda=bool(snap.conda_listing))
+        if repair and not argvs:
+            planned = (installer.display(repair, uv),)
+        differences = compare(snap.freeze, current) + tuple(
+            f"damaged (files missing): {line}" for line in broken)
+        return RestoreResult(snap, (), not planned and not broken, differences, planned)
     results: list[CommandResult] = []
-    for argv in argvs:
-        result = installer.run(argv, on_line=on_line, environ=environ)
-        results.append(result)
-        if not result.ok:
-            break
+    if conda_argv:
+        results.append(installer.run(conda_argv, on_line=on_line, environ=environ))
+        if results[-1].ok:
+            current = freeze(tool, snap.python)  # what conda's revision left for pip
+            argvs = [conda_argv, *_package_argvs(snap, current, uv)]
+            planned = tuple(installer.display(a, uv) for a in argvs)
+    if all(r.ok for r in results):
+        for argv in argvs[len(results):]:
+            result = installer.run(argv, on_line=on_line, environ=environ)
+            results.append(result)
+            if not result.ok:
+                break
+    broken = damaged(snap.python) if all(r.ok for r in results) else []
+    repair = repair_argv(snap.python, broken, uv, conda=bool(snap.conda_listing))
+    if repair:
+        results.append(installer.run(repair, on_line=on_line, environ=environ))
+        planned = (*planned, installer.display(repair, uv))
+        broken = damaged(snap.python)
     after = freeze(tool, snap.python)
     differences = compare(snap.freeze, after)
+    differences += tuple(f"damaged (files missing): {line}" for line in broken)
+    if snap.conda_listing and conda is not None:
+        listing, _ = conda_listing(snap.prefix)
+        differences += tuple(f"conda: {line}" for line in compare(snap.conda_listing, listing))
     ok = all(r.ok for r in results) and not differences
     return RestoreResult(snap, tuple(results), ok, differences, planned)

@@ -225,6 +225,8 @@ class HarnessRun:
         unsafe: whether ``safe_mode=False`` was tried.
         stderr_tail: the last lines the verifying process printed on stderr (native stack
             addresses left out), to explain a crash.
+        sandbox: what the verifying process reported of its sandbox (``cwd``, ``rlimit_as``
+            in bytes, ``isolated``, ``dont_write_bytecode``, ``stdin_is_devnull``).
     """
 
     python: str
@@ -240,6 +242,7 @@ class HarnessRun:
     timeout: float = DEFAULT_TIMEOUT
     unsafe: bool = False
     stderr_tail: tuple[str, ...] = ()
+    sandbox: dict[str, Any] = field(default_factory=dict)
 
     def run_for(self, path: str) -> Optional[ModelRun]:
         """Return the result for the model path as given, or None."""
@@ -256,6 +259,8 @@ class Options:
         unsafe: also try ``safe_mode=False`` (runs code stored in the model).
         module_path: directories searched for modules that define custom objects.
         imports: modules to import as a fix attempt, beyond those the model names.
+        extra_env: variables set for the verifying process on top of the caller's
+            environment (``KERAS_BACKEND`` for one run, tests).
     """
 
     timeout: float = DEFAULT_TIMEOUT
@@ -660,6 +665,7 @@ def _parse(python: str, models: Sequence[ModelInfo], raw_run: _Raw,
         timeout=options.timeout,
         unsafe=options.unsafe,
         stderr_tail=tail_lines,
+        sandbox=dict(answer.get("sandbox") or {}),
     )
 
 
@@ -680,7 +686,8 @@ def to_jsonable(run: HarnessRun) -> dict[str, Any]:
 
 
 VERIFY_SECTION = "Verified load and forward pass"
-"""Name of the report line summarizing ED0xx findings."""
+"""Name of the report line summarizing ED0xx findings when ``app.CATEGORIES`` has no ED0
+section (it names the line otherwise)."""
 
 _NOT_CONFIRMED = (
     " [verify: the model loaded and ran here, so this predicted failure did not happen; "
@@ -715,7 +722,7 @@ def verify_env(models: Sequence[ModelInfo], env: Environment,
     from envdoctor.checks import run_checks, verdict
     from envdoctor.checks.observed import verify_findings
 
-    harness = run_harness(env.python, models, options)
+    harness = unsupported_run(env, models, options) or run_harness(env.python, models, options)
     findings: list[Finding] = []
     verdicts: list[Verdict] = []
     runs = [harness.run_for(m.path) for m in models]
@@ -744,6 +751,31 @@ def verify_env(models: Sequence[ModelInfo], env: Environment,
     return findings, verdicts, harness
 
 
+MIN_PYTHON = (3, 7)
+"""The oldest target Python the harness runs on (``from __future__ import annotations``)."""
+
+
+def unsupported_run(env: Environment, models: Sequence[ModelInfo],
+                    options: Optional[Options] = None) -> Optional[HarnessRun]:
+    """A :class:`HarnessRun` saying verify cannot run there, for a Python older than 3.7.
+
+    Returns:
+        None when the environment's Python is 3.7 or newer (or unknown).
+    """
+    from envdoctor.knowledge.versions import key
+
+    if not env.python_version or key(env.python_version)[:2] >= MIN_PYTHON:
+        return None
+    options = options or Options()
+    problem = (f"envdoctor verify runs in Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer; "
+               f"{env.python} is Python {env.python_version}")
+    runs = tuple(ModelRun(m.path, (Step("crash", False, 0.0, "Unsupported", problem),), (),
+                          "none", 0.0) for m in models)
+    return HarnessRun(env.python, env.python_version, "", {}, {}, None, runs, 0.0,
+                      problem=problem, memory_limit=options.memory, timeout=options.timeout,
+                      unsafe=options.unsafe)
+
+
 def summarize_verify(findings: Sequence[Finding], runs: Sequence[HarnessRun]) -> CheckItem:
     """The report line for the real loads: how many models loaded and ran."""
     total = sum(len(r.models) for r in runs)
@@ -759,6 +791,17 @@ def summarize_verify(findings: Sequence[Finding], runs: Sequence[HarnessRun]) ->
     if fixed:
         summary += f"; a verified fix for {fixed} more"
     return CheckItem(name=VERIFY_SECTION, status=status, summary=summary)
+
+
+def _with_verify_line(items: Sequence[CheckItem], line: CheckItem) -> tuple[CheckItem, ...]:
+    """The report lines with the ED0 section replaced by :func:`summarize_verify`'s line."""
+    from envdoctor import app
+
+    name = dict(app.CATEGORIES).get("ED0")
+    if name is None:
+        return (*items, line)
+    line = replace(line, name=name)
+    return tuple(line if item.name == name else item for item in items)
 
 
 def verify_models(
@@ -807,7 +850,7 @@ def verify_models(
         verdicts.extend(judged)
         envs.append(env)
         runs.append(harness)
-    checked = (*app.summarize(findings), summarize_verify(findings, runs))
+    checked = _with_verify_line(app.summarize(findings), summarize_verify(findings, runs))
     report = Report(models=tuple(models), environments=tuple(envs), findings=tuple(findings),
                     verdicts=tuple(verdicts), checked=checked, candidates=candidates)
     return Verified(report, tuple(runs))

@@ -35,9 +35,10 @@ child is retried once in a fresh interpreter (``--only N``), in case fork was th
 
 Output: exactly one JSON object on the real standard output (framework chatter is sent to
 standard error): ``harness``, ``python``, ``executable``, ``versions``, ``env``,
-``loader``, ``import`` (a step), ``models`` (``path``, ``isolation``, ``steps``,
-``attempts``).  A step is ``{"name", "ok", "seconds", "error_type", "error", "detail",
-"input", "frames", "chain"}`` (``chain``: the exceptions this one was raised from, first
+``sandbox`` (working directory, address-space limit, ``-I``/``-B``, stdin), ``loader``,
+``import`` (a step), ``models`` (``path``, ``isolation``, ``steps``, ``attempts``).
+A step is ``{"name", "ok", "seconds", "error_type", "error", "detail", "input", "frames",
+"chain"}`` (``chain``: the exceptions this one was raised from, first
 raised first, as ``[type, message]``); an attempt is ``{"name", "kind", "kwargs",
 "modules", "ok", "steps"}``.
 """
@@ -724,6 +725,25 @@ def limit_memory(limit: Optional[int]) -> None:
     del soft
 
 
+def sandbox_facts() -> dict[str, Any]:
+    """What the process runs under: working directory, address-space limit, flags, stdin."""
+    facts: dict[str, Any] = {
+        "cwd": os.getcwd(),
+        "isolated": bool(getattr(sys.flags, "isolated", 0)),
+        "dont_write_bytecode": bool(sys.dont_write_bytecode),
+        "stdin_is_devnull": False,
+        "rlimit_as": None,
+    }
+    with contextlib.suppress(Exception):
+        facts["stdin_is_devnull"] = os.path.samefile("/proc/self/fd/0", os.devnull)
+    with contextlib.suppress(Exception):
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        facts["rlimit_as"] = None if soft == resource.RLIM_INFINITY else int(soft)
+    return facts
+
+
 def _import_step(name: str) -> tuple[dict[str, Any], Optional[Callable[..., Any]]]:
     step, loader = timed("import", lambda: import_loader(name))
     step["detail"] = name
@@ -756,7 +776,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         "executable": sys.executable,
         "versions": dist_versions(),
         "env": {k: os.environ.get(k) for k in ("KERAS_BACKEND", "TF_USE_LEGACY_KERAS",
-                                               "KERAS_HOME", "CUDA_VISIBLE_DEVICES")},
+                                               "KERAS_HOME", "CUDA_VISIBLE_DEVICES",
+                                               "LD_LIBRARY_PATH")},
+        "sandbox": sandbox_facts(),
         "loader": name,
         "import": None,
         "models": [],

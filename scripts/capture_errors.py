@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,13 @@ from envdoctor.verify import Options, run_harness  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures"
 CORE = ("tf215", "tf216-keras33", "tf221", "jax")
+EXPECTED_FORWARD = {
+    "predict_wrong_rank": ["input_rank", "input_shape"],
+    "predict_float64": ["input_dtype", "input_shape"],
+    "predict_float32": ["input_dtype", "input_shape", "input_rank"],
+}
+"""The causes a failed forward pass may have: verify fed the batch, so it is an input problem."""
+
 LFS_POINTER = (
     "version https://git-lfs.github.com/spec/v1\n"
     "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
@@ -53,12 +61,26 @@ LFS_POINTER = (
 def load_make_fixtures() -> Any:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("make_fixtures", REPO / "scripts" / "make_fixtures.py")
+    path = REPO / "scripts" / "make_fixtures.py"
+    spec = importlib.util.spec_from_file_location("make_fixtures", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules["make_fixtures"] = module
     spec.loader.exec_module(module)
     return module
+
+
+@dataclass
+class Case:
+    """One scenario: what is done, where, and the cause expected for the error it gives."""
+
+    scenario: str
+    env: str
+    models: list[ModelInfo]
+    expected: list[str]
+    context: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)
+    opts: dict[str, Any] = field(default_factory=dict)
 
 
 def fake(path: Path, fmt: ModelFormat) -> ModelInfo:
@@ -110,64 +132,64 @@ def harness_scenarios(envs: dict[str, Path], tmp: Path, mf: Any) -> list[dict[st
     keras_home = tmp / "keras_home"
     keras_home.mkdir()
     (keras_home / "keras.json").write_text(json.dumps({
-        "floatx": "float32", "epsilon": 1e-07, "backend": "torch", "image_data_format": "channels_last"}))
+        "floatx": "float32", "epsilon": 1e-07, "backend": "torch",
+        "image_data_format": "channels_last"}))
 
-    cases: list[tuple[str, str, list[ModelInfo], dict[str, str], dict[str, Any], list[str], dict[str, Any]]] = [
-        ("missing .keras path, Keras 3", "tf221", [fake(tmp / "nothere.keras", ModelFormat.UNKNOWN)],
-         {}, {}, ["wrong_or_empty_path"], {"model_missing": True}),
-        ("missing SavedModel directory, Keras 3", "tf221", [fake(tmp / "missing_model_dir", ModelFormat.UNKNOWN)],
-         {}, {}, ["wrong_or_empty_path"], {"model_missing": True}),
-        ("missing .h5 path, Keras 2", "tf215", [fake(tmp / "nothere.h5", ModelFormat.UNKNOWN)],
-         {}, {}, ["wrong_or_empty_path"], {"model_missing": True}),
-        ("missing SavedModel directory, Keras 2", "tf215", [fake(tmp / "missing_model_dir", ModelFormat.UNKNOWN)],
-         {}, {}, ["wrong_or_empty_path"], {"model_missing": True}),
-        ("empty directory, Keras 3", "tf221", [fake(empty, ModelFormat.EMPTY)],
-         {}, {}, ["wrong_or_empty_path"], {"format": "empty"}),
-        ("empty directory, Keras 2", "tf215", [fake(empty, ModelFormat.EMPTY)],
-         {}, {}, ["wrong_or_empty_path"], {"format": "empty"}),
-        ("git-lfs pointer saved as model.h5, Keras 3", "tf221", [fake(lfs_h5, ModelFormat.GIT_LFS_POINTER)],
-         {}, {}, ["git_lfs_pointer"], {"format": "git_lfs_pointer"}),
-        ("git-lfs pointer saved as model.keras, Keras 3", "tf221", [fake(lfs_keras, ModelFormat.GIT_LFS_POINTER)],
-         {}, {}, ["git_lfs_pointer"], {"format": "git_lfs_pointer"}),
-        ("git-lfs pointer saved as model.h5, Keras 2", "tf215", [fake(lfs_h5, ModelFormat.GIT_LFS_POINTER)],
-         {}, {}, ["git_lfs_pointer"], {"format": "git_lfs_pointer"}),
-        ("truncated .keras archive (first 4 KiB), Keras 3", "tf221", [fake(truncated, ModelFormat.UNKNOWN)],
-         {}, {}, ["corrupt_file"], {"model_unreadable": True}),
-        ("HTML page saved as model.h5, Keras 2", "tf215", [fake(html, ModelFormat.UNKNOWN)],
-         {}, {}, ["corrupt_file"], {}),
-        ("HTML page saved as model.h5, Keras 3", "tf221", [fake(html, ModelFormat.UNKNOWN)],
-         {}, {}, ["corrupt_file"], {}),
-        ("TF_USE_LEGACY_KERAS=1 without tf-keras (TF 2.21)", "tf221",
-         [inspect_model(str(FIXTURES / "tf221" / "mlp.keras"))], {"TF_USE_LEGACY_KERAS": "1"}, {},
-         ["legacy_keras_without_tf_keras"], {}),
-        ("KERAS_BACKEND=jax, jax not installed", "tf221",
-         [inspect_model(str(FIXTURES / "tf221" / "mlp.keras"))], {"KERAS_BACKEND": "jax"}, {},
-         ["backend_missing"], {}),
-        ("KERAS_BACKEND=torch, torch not installed", "tf221",
-         [inspect_model(str(FIXTURES / "tf221" / "mlp.keras"))], {"KERAS_BACKEND": "torch"}, {},
-         ["backend_missing"], {}),
-        ("stale keras.json naming torch (KERAS_HOME)", "tf221",
-         [inspect_model(str(FIXTURES / "tf221" / "mlp.keras"))], {"KERAS_HOME": str(keras_home)}, {},
-         ["backend_missing"], {}),
-        ("KERAS_BACKEND=theano (not a Keras 3 backend)", "tf221",
-         [inspect_model(str(FIXTURES / "tf221" / "mlp.keras"))], {"KERAS_BACKEND": "theano"}, {},
-         ["backend_missing"], {}),
-        ("address-space limit of 600 MiB", "tf221",
-         [inspect_model(str(FIXTURES / "tf221" / "mlp.keras"))], {}, {"memory": 600 * 1024**2},
-         ["resource_limit"], {}),
-        ("time limit of 0.05 s per model", "tf215",
-         [inspect_model(str(FIXTURES / "tf215" / "lstm_savedmodel"))], {}, {"timeout": 0.05},
-         ["verify_incomplete"], {}),
+    mlp221 = [inspect_model(str(FIXTURES / "tf221" / "mlp.keras"))]
+    unknown, empty_fmt = ModelFormat.UNKNOWN, ModelFormat.EMPTY
+    lfs_fmt = ModelFormat.GIT_LFS_POINTER
+    missing = {"model_missing": True}
+    cases: list[Case] = [
+        Case("missing .keras path, Keras 3", "tf221", [fake(tmp / "nothere.keras", unknown)],
+             ["wrong_or_empty_path"], missing),
+        Case("missing SavedModel directory, Keras 3", "tf221",
+             [fake(tmp / "missing_model_dir", unknown)], ["wrong_or_empty_path"], missing),
+        Case("missing .h5 path, Keras 2", "tf215", [fake(tmp / "nothere.h5", unknown)],
+             ["wrong_or_empty_path"], missing),
+        Case("missing SavedModel directory, Keras 2", "tf215",
+             [fake(tmp / "missing_model_dir", unknown)], ["wrong_or_empty_path"], missing),
+        Case("empty directory, Keras 3", "tf221", [fake(empty, empty_fmt)],
+             ["wrong_or_empty_path"], {"format": "empty"}),
+        Case("empty directory, Keras 2", "tf215", [fake(empty, empty_fmt)],
+             ["wrong_or_empty_path"], {"format": "empty"}),
+        Case("git-lfs pointer saved as model.h5, Keras 3", "tf221", [fake(lfs_h5, lfs_fmt)],
+             ["git_lfs_pointer"], {"format": "git_lfs_pointer"}),
+        Case("git-lfs pointer saved as model.keras, Keras 3", "tf221",
+             [fake(lfs_keras, lfs_fmt)], ["git_lfs_pointer"], {"format": "git_lfs_pointer"}),
+        Case("git-lfs pointer saved as model.h5, Keras 2", "tf215", [fake(lfs_h5, lfs_fmt)],
+             ["git_lfs_pointer"], {"format": "git_lfs_pointer"}),
+        Case("truncated .keras archive (first 4 KiB), Keras 3", "tf221",
+             [fake(truncated, unknown)], ["corrupt_file"], {"model_unreadable": True}),
+        Case("HTML page saved as model.h5, Keras 2", "tf215", [fake(html, unknown)],
+             ["corrupt_file"]),
+        Case("HTML page saved as model.h5, Keras 3", "tf221", [fake(html, unknown)],
+             ["corrupt_file"]),
+        Case("TF_USE_LEGACY_KERAS=1 without tf-keras (TF 2.21)", "tf221", mlp221,
+             ["legacy_keras_without_tf_keras"], extra={"TF_USE_LEGACY_KERAS": "1"}),
+        Case("KERAS_BACKEND=jax, jax not installed", "tf221", mlp221, ["backend_missing"],
+             extra={"KERAS_BACKEND": "jax"}),
+        Case("KERAS_BACKEND=torch, torch not installed", "tf221", mlp221, ["backend_missing"],
+             extra={"KERAS_BACKEND": "torch"}),
+        Case("stale keras.json naming torch (KERAS_HOME)", "tf221", mlp221, ["backend_missing"],
+             extra={"KERAS_HOME": str(keras_home)}),
+        Case("KERAS_BACKEND=theano (not a Keras 3 backend)", "tf221", mlp221,
+             ["backend_missing"], extra={"KERAS_BACKEND": "theano"}),
+        Case("address-space limit of 600 MiB", "tf221", mlp221, ["resource_limit"],
+             opts={"memory": 600 * 1024**2}),
+        Case("time limit of 0.05 s per model", "tf215",
+             [inspect_model(str(FIXTURES / "tf215" / "lstm_savedmodel"))], ["verify_incomplete"],
+             opts={"timeout": 0.05}),
     ]
-    for scenario, env, models, extra, opts, expected, context in cases:
-        print(f"capture: {env}: {scenario}", file=sys.stderr)
-        result = run(env, models, extra, **opts)
-        found = entries_from_run(result, env, scenario, expected, context)
+    for case in cases:
+        print(f"capture: {case.env}: {case.scenario}", file=sys.stderr)
+        result = run(case.env, case.models, case.extra, **case.opts)
+        found = entries_from_run(result, case.env, case.scenario, case.expected, case.context)
         if not found:
-            print(f"capture: WARNING: {scenario}: no failure", file=sys.stderr)
+            print(f"capture: WARNING: {case.scenario}: no failure", file=sys.stderr)
         out.extend(found)
     # Forward passes: float64 and wrong-rank batches of real fixtures.
-    extra_models = ["tf216-keras33/mixed_savedmodel", "tf216-keras33/custom_savedmodel", "tf213/lstm.h5"]
+    extra_models = ["tf216-keras33/mixed_savedmodel", "tf216-keras33/custom_savedmodel",
+                    "tf213/lstm.h5"]
     for env in CORE:
         names = [f"{env}/{n}" for n in ("mlp.keras", "mlp.h5", "lstm.keras", "lstm.h5",
                                         "mlp_savedmodel", "lstm_savedmodel", "custom_savedmodel")]
@@ -178,17 +200,16 @@ def harness_scenarios(envs: dict[str, Path], tmp: Path, mf: Any) -> list[dict[st
         result = run(env, models)
         seen: set[tuple[str, str, str]] = set()
         for model in result.models:
-            steps = [(s, None) for s in model.steps] + [(s, a) for a in model.attempts for s in a.steps]
+            steps = [(s, None) for s in model.steps]
+            steps += [(s, a) for a in model.attempts for s in a.steps]
             for step, att in steps:
-                if step.ok or step.name not in ("predict_float32", "predict_float64", "predict_wrong_rank"):
+                if step.ok or step.name not in EXPECTED_FORWARD:
                     continue
                 key = (step.name, step.error_type or "", (step.error or "")[:80])
                 if key in seen:
                     continue
                 seen.add(key)
-                expected = {"predict_wrong_rank": ["input_rank", "input_shape"],
-                            "predict_float64": ["input_dtype", "input_shape"],
-                            "predict_float32": ["input_dtype", "input_shape", "input_rank"]}[step.name]
+                expected = EXPECTED_FORWARD[step.name]
                 where = f" ({att.name})" if att is not None else ""
                 out.append({
                     "env": env, "scenario": f"{step.name} of {model.path}{where}",
@@ -241,7 +262,8 @@ def r_scenarios(envs: dict[str, Path]) -> list[dict[str, Any]]:
         print("capture: reticulate not installed: R scenarios skipped", file=sys.stderr)
         return []
 
-    def add(scenario: str, env: str, text: str, expected: list[str], context: dict[str, Any]) -> None:
+    def add(scenario: str, env: str, text: str, expected: list[str],
+            context: dict[str, Any]) -> None:
         out.append({"env": env, "scenario": scenario, "expected": expected, "context": context,
                     "origin": "r", "step": None, "error_type": None, "error": None,
                     "frames": [], "chain": [], "text": text})

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
-REAL = Path("/work/shared/real-models")
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "real-models"
 EXAMPLE = REPO / "examples" / "lstm.keras"
 ENVS_ROOT = Path(
     os.environ.get("ENVDOCTOR_TEST_ENVS", Path.home() / ".cache" / "envdoctor" / "test-envs")

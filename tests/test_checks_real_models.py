@@ -20,7 +20,7 @@ import pytest
 from envdoctor.checks import run_checks
 from envdoctor.types import Environment, Severity
 
-REAL = Path("/work/shared/real-models")
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "real-models"
 ENVS_ROOT = Path(
     os.environ.get("ENVDOCTOR_TEST_ENVS", Path.home() / ".cache" / "envdoctor" / "test-envs")
 )

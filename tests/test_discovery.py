@@ -39,9 +39,9 @@ from envdoctor.discovery import (
 )
 
 PYENV = Path("/root/.pyenv/versions")
-UV = Path("/work/main/.venv/bin/uv")
+UV = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "uv"
 REAL_SHIM = Path("/root/.pyenv/shims/python3")
-SITE_SRC = Path("/work/main/.venv/lib/python3.11/site-packages")
+SITE_SRC = Path(__file__).resolve().parents[1] / ".venv" / "lib" / "python3.11" / "site-packages"
 
 
 def need(path: Path) -> Path:

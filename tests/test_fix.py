@@ -64,7 +64,7 @@ UV_UNSATISFIABLE = """\
 Using Python 3.10.13 environment at: broken
 error: No solution found when resolving dependencies
   cause: Because only numpy<=2.5.5 is available and you require numpy>=5, we can conclude that your requirements are unsatisfiable.
-"""
+"""  # noqa: E501 (recorded output)
 
 # pip 23.0.1 `install --dry-run --quiet --report -` (trimmed: descriptions removed), with
 # a warning line before it as pip prints with some configurations.
@@ -85,32 +85,65 @@ WARNING: Location 'file:///opt/pypi-more/simple/six/' is ignored
 }
 """
 
-CONDA_DRY_RUN = json.dumps({
-    "actions": {
-        "FETCH": [],
-        "LINK": [{"name": "numpy", "version": "1.26.4", "build_string": "py310h", "channel": "conda-forge"}],
-        "UNLINK": [{"name": "numpy", "version": "2.1.3", "build_string": "py310h", "channel": "conda-forge"},
-                   {"name": "jax", "version": "0.4.30", "build_string": "pyhd8", "channel": "conda-forge"}],
-        "PREFIX": "/opt/conda/envs/tf",
-    },
-    "dry_run": True,
-    "success": True,
-})
+CONDA_DRY_RUN = json.dumps(
+    {
+        "actions": {
+            "FETCH": [],
+            "LINK": [
+                {
+                    "name": "numpy",
+                    "version": "1.26.4",
+                    "build_string": "py310h",
+                    "channel": "conda-forge",
+                }
+            ],
+            "UNLINK": [
+                {
+                    "name": "numpy",
+                    "version": "2.1.3",
+                    "build_string": "py310h",
+                    "channel": "conda-forge",
+                },
+                {
+                    "name": "jax",
+                    "version": "0.4.30",
+                    "build_string": "pyhd8",
+                    "channel": "conda-forge",
+                },
+            ],
+            "PREFIX": "/opt/conda/envs/tf",
+        },
+        "dry_run": True,
+        "success": True,
+    }
+)
 
-CONDA_OLD_STYLE = json.dumps({
-    "actions": {"LINK": ["conda-forge::numpy-1.26.4-py310h", "conda-forge::tf-keras-2.15.1-pyhd8"],
-                "UNLINK": ["conda-forge::numpy-2.1.3-py310h"]},
-    "success": True,
-})
+CONDA_OLD_STYLE = json.dumps(
+    {
+        "actions": {
+            "LINK": ["conda-forge::numpy-1.26.4-py310h", "conda-forge::tf-keras-2.15.1-pyhd8"],
+            "UNLINK": ["conda-forge::numpy-2.1.3-py310h"],
+        },
+        "success": True,
+    }
+)
 
-CONDA_NOTHING = json.dumps({"message": "All requested packages already installed.", "success": True})
+CONDA_NOTHING = json.dumps(
+    {"message": "All requested packages already installed.", "success": True}
+)
 
 
-def make_env(manager: str = "uv", kind: str = "venv", prefix: str = "/envs/t", **versions: str) -> Environment:
+def make_env(
+    manager: str = "uv", kind: str = "venv", prefix: str = "/envs/t", **versions: str
+) -> Environment:
     packages = {n.replace("_", "-"): Package(n.replace("_", "-"), v) for n, v in versions.items()}
     return Environment(
-        python=f"{prefix}/bin/python", prefix=prefix, kind=kind, manager=manager,
-        python_version="3.10.13", packages=packages,
+        python=f"{prefix}/bin/python",
+        prefix=prefix,
+        kind=kind,
+        manager=manager,
+        python_version="3.10.13",
+        packages=packages,
     )
 
 
@@ -150,10 +183,12 @@ def test_pip_report_is_read_against_the_installed_versions() -> None:
 
 def test_conda_json_both_styles_and_nothing_to_do() -> None:
     assert installer.parse_conda_json(CONDA_DRY_RUN) == (
-        Change("jax", "0.4.30", None), Change("numpy", "2.1.3", "1.26.4"),
+        Change("jax", "0.4.30", None),
+        Change("numpy", "2.1.3", "1.26.4"),
     )
     assert installer.parse_conda_json(CONDA_OLD_STYLE) == (
-        Change("numpy", "2.1.3", "1.26.4"), Change("tf-keras", None, "2.15.1"),
+        Change("numpy", "2.1.3", "1.26.4"),
+        Change("tf-keras", None, "2.15.1"),
     )
     assert installer.parse_conda_json(CONDA_NOTHING) == ()
     assert installer.parse_conda_json("CondaError: nope") is None
@@ -161,7 +196,9 @@ def test_conda_json_both_styles_and_nothing_to_do() -> None:
 
 def test_diff_versions() -> None:
     assert installer.diff_versions({"a": "1", "b": "2"}, {"b": "3", "c": "1"}) == (
-        Change("a", "1", None), Change("b", "2", "3"), Change("c", None, "1"),
+        Change("a", "1", None),
+        Change("b", "2", "3"),
+        Change("c", None, "1"),
     )
 
 
@@ -180,7 +217,9 @@ def test_install_requirements_inverts_install_command_for_every_manager() -> Non
 
 
 def test_install_requirements_reads_conda_specs_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fixes.shutil, "which", lambda name: "/opt/bin/mamba" if name == "mamba" else None)
+    monkeypatch.setattr(
+        fixes.shutil, "which", lambda name: "/opt/bin/mamba" if name == "mamba" else None
+    )
     env = make_env("conda", kind="conda")
     fix = fixes.install_command(env, "keras==3.6.*", "numpy<2")
     assert fix.text.startswith("mamba install -y -p")
@@ -188,7 +227,9 @@ def test_install_requirements_reads_conda_specs_back(monkeypatch: pytest.MonkeyP
 
 
 def test_merge_requirements_intersects_per_distribution() -> None:
-    merged = merge_requirements(["numpy<2", "keras==3.6.*", "NumPy>=1.23.5", "jax[cpu]", "jax[cuda]>0.4"])
+    merged = merge_requirements(
+        ["numpy<2", "keras==3.6.*", "NumPy>=1.23.5", "jax[cpu]", "jax[cuda]>0.4"]
+    )
     assert merged == ("numpy<2,>=1.23.5", "keras==3.6.*", "jax[cpu,cuda]>0.4")
     assert merge_requirements(["not a requirement!"]) == ("not a requirement!",)
 
@@ -210,8 +251,15 @@ def test_plan_merges_install_fixes_and_lists_the_rest_as_manual_steps() -> None:
     step = plan.steps[0]
     assert step.requirements == ("numpy<2", "tf-keras==2.15.*")
     assert step.codes == ("ED404", "ED401")
-    assert step.argv == ("/usr/bin/uv", "pip", "install", "--python", "/envs/t/bin/python",
-                         "numpy<2", "tf-keras==2.15.*")
+    assert step.argv == (
+        "/usr/bin/uv",
+        "pip",
+        "install",
+        "--python",
+        "/envs/t/bin/python",
+        "numpy<2",
+        "tf-keras==2.15.*",
+    )
     assert [m.code for m in plan.manual] == ["ED408", "ED402"]
     assert plan.manual[1].fixes[0].text == "unset TF_USE_LEGACY_KERAS"
     # Warnings join with --severity warning.
@@ -243,13 +291,31 @@ def test_install_argv_for_each_tool() -> None:
     env = make_env("pip")
     reqs = ["keras==3.6.*", "numpy<2"]
     assert installer.install_argv(Tool("uv", ("uv",)), env, reqs, dry_run=True) == [
-        "uv", "pip", "install", "--python", "/envs/t/bin/python", "--dry-run", *reqs]
+        "uv",
+        "pip",
+        "install",
+        "--python",
+        "/envs/t/bin/python",
+        "--dry-run",
+        *reqs,
+    ]
     pip = installer.install_argv(installer.pip_tool(env), env, reqs, dry_run=True)
     assert pip[:3] == ["/envs/t/bin/python", "-m", "pip"]
     assert pip[-6:] == ["--dry-run", "--quiet", "--report", "-", *reqs]
     conda = installer.install_argv(Tool("conda", ("conda",)), env, reqs, dry_run=True)
-    assert conda == ["conda", "install", "-y", "-p", "/envs/t", "-c", "conda-forge", "--dry-run",
-                     "--json", "keras=3.6", "numpy<2"]
+    assert conda == [
+        "conda",
+        "install",
+        "-y",
+        "-p",
+        "/envs/t",
+        "-c",
+        "conda-forge",
+        "--dry-run",
+        "--json",
+        "keras=3.6",
+        "numpy<2",
+    ]
 
 
 # ---------------------------------------------------------------- the lock
@@ -269,7 +335,10 @@ LOCK_HOLDER = textwrap.dedent("""
 def _holder(prefix: Path, root: Path) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-c", LOCK_HOLDER, str(prefix), str(root)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(REPO),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(REPO),
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert proc.stdout is not None
@@ -349,7 +418,7 @@ def write_exe(path: Path, text: str) -> Path:
 # A stand-in for uv (and for `python -m pip`) over a venv laid out on disk: freeze lists the
 # dist-info directories; install/sync rewrite them; dry runs print uv's lines. Every call is
 # logged; FAKE_FAIL=1 makes installs fail.
-FAKE_TOOL = textwrap.dedent('''\
+FAKE_TOOL = textwrap.dedent("""\
     #!{python}
     import os, re, sys
     from pathlib import Path
@@ -375,7 +444,8 @@ FAKE_TOOL = textwrap.dedent('''\
             return
         d = site / f"{{name.replace('-', '_')}}-{{version}}.dist-info"
         d.mkdir()
-        (d / "METADATA").write_text(f"Metadata-Version: 2.1\\nName: {{name}}\\nVersion: {{version}}\\n")
+        meta = f"Metadata-Version: 2.1\\nName: {{name}}\\nVersion: {{version}}\\n"
+        (d / "METADATA").write_text(meta)
         (d / "INSTALLER").write_text("uv\\n")
     cmd = args[1] if len(args) > 1 else ""
     if cmd == "freeze":
@@ -417,7 +487,7 @@ FAKE_TOOL = textwrap.dedent('''\
                 put(n, v)
         sys.exit(0)
     sys.exit(f"fake tool: unexpected {{args}}")
-''')
+""")
 
 
 @pytest.fixture()
@@ -431,30 +501,53 @@ def broken_env(tmp_path: Path) -> dict[str, Path]:
         "include-system-site-packages = false\n"
     )
     write_exe(prefix / "bin" / "python", "#!/bin/sh\nexit 1\n")
-    for name, version in {"tensorflow-cpu": "2.15.1", "keras": "2.15.0", "numpy": "2.1.3",
-                          "h5py": "3.10.0", "protobuf": "4.25.9", "six": "1.17.0"}.items():
+    for name, version in {
+        "tensorflow-cpu": "2.15.1",
+        "keras": "2.15.0",
+        "numpy": "2.1.3",
+        "h5py": "3.10.0",
+        "protobuf": "4.25.9",
+        "six": "1.17.0",
+    }.items():
         d = site / f"{name.replace('-', '_')}-{version}.dist-info"
         d.mkdir()
         requires = "Requires-Dist: numpy<2.0.0,>=1.23.5\n" if name == "tensorflow-cpu" else ""
-        (d / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{requires}")
+        (d / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{requires}"
+        )
         (d / "INSTALLER").write_text("uv\n")
     bindir = tmp_path / "tools"
     write_exe(bindir / "uv", FAKE_TOOL.format(python=sys.executable))
     return {"prefix": prefix, "site": site, "bin": bindir, "data": tmp_path / "data"}
 
 
-def run_cli(env: dict[str, Path], *args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "KERAS_BACKEND", "TF_USE_LEGACY_KERAS")}
-    full.update({
-        "PATH": f"{env['bin']}:/usr/bin:/bin",
-        "XDG_DATA_HOME": str(env["data"]),
-        "FAKE_SITE": str(env["site"]),
-        "FAKE_PY": str(env["prefix"] / "bin" / "python"),
-        "PYTHONPATH": str(REPO),
-    })
+def run_cli(
+    env: dict[str, Path], *args: str, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("VIRTUAL_ENV", "KERAS_BACKEND", "TF_USE_LEGACY_KERAS")
+    }
+    full.update(
+        {
+            "PATH": f"{env['bin']}:/usr/bin:/bin",
+            "XDG_DATA_HOME": str(env["data"]),
+            "FAKE_SITE": str(env["site"]),
+            "FAKE_PY": str(env["prefix"] / "bin" / "python"),
+            "PYTHONPATH": str(REPO),
+        }
+    )
     full.update(extra or {})
-    return subprocess.run([sys.executable, "-m", "envdoctor", *args], capture_output=True, text=True,
-                          env=full, cwd=str(REPO), timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "envdoctor", *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        cwd=str(REPO),
+        timeout=120,
+        check=False,
+    )
 
 
 def freeze_of(env: dict[str, Path]) -> list[str]:
@@ -485,7 +578,9 @@ def test_fix_without_yes_shows_the_plan_and_changes_nothing(broken_env: dict[str
 
 
 def test_fix_json_plan(broken_env: dict[str, Path]) -> None:
-    proc = run_cli(broken_env, "fix", MODEL, "--python", str(broken_env["prefix"]), "--format", "json")
+    proc = run_cli(
+        broken_env, "fix", MODEL, "--python", str(broken_env["prefix"]), "--format", "json"
+    )
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     assert data["command"] == "fix"
@@ -493,7 +588,8 @@ def test_fix_json_plan(broken_env: dict[str, Path]) -> None:
     assert fix["status"] == "planned" and fix["tool"] == "uv"
     assert fix["steps"][0]["requirements"] == ["numpy<2"]
     assert fix["steps"][0]["dry_run"]["changes"] == [
-        {"name": "numpy", "from": "2.1.3", "to": "1.26.4", "action": "downgrade"}]
+        {"name": "numpy", "from": "2.1.3", "to": "1.26.4", "action": "downgrade"}
+    ]
     assert [m["code"] for m in fix["manual"]] == ["ED408"]
 
 
@@ -513,7 +609,11 @@ def test_fix_yes_applies_snapshots_and_restore_is_exact(broken_env: dict[str, Pa
     assert f"env restore {snaps[0]} --yes" in proc.stdout
     # env restore without --yes: says what it would do.
     shown = run_cli(broken_env, "env", "restore", str(snaps[0]))
-    assert shown.returncode == 0 and "- numpy==2.1.3" in shown.stdout and "Nothing was changed" in shown.stdout
+    assert (
+        shown.returncode == 0
+        and "- numpy==2.1.3" in shown.stdout
+        and "Nothing was changed" in shown.stdout
+    )
     assert "numpy==1.26.4" in freeze_of(broken_env)
     restored = run_cli(broken_env, "env", "restore", str(snaps[0]), "--yes")
     assert restored.returncode == 0, restored.stdout + restored.stderr
@@ -525,8 +625,15 @@ def test_fix_yes_applies_snapshots_and_restore_is_exact(broken_env: dict[str, Pa
 
 def test_fix_failed_step_stops_and_prints_the_restore(broken_env: dict[str, Path]) -> None:
     before = freeze_of(broken_env)
-    proc = run_cli(broken_env, "fix", MODEL, "--python", str(broken_env["prefix"]), "--yes",
-                   extra={"FAKE_FAIL": "1"})
+    proc = run_cli(
+        broken_env,
+        "fix",
+        MODEL,
+        "--python",
+        str(broken_env["prefix"]),
+        "--yes",
+        extra={"FAKE_FAIL": "1"},
+    )
     assert proc.returncode == 1
     assert "FAILED (exit 2)" in proc.stdout
     assert "Failed to download" in proc.stdout
@@ -562,38 +669,63 @@ def test_fix_nothing_to_do_exits_0(broken_env: dict[str, Path]) -> None:
     d = next(broken_env["site"].glob("numpy-*.dist-info"))
     d.rename(d.with_name("numpy-1.26.4.dist-info"))
     (broken_env["site"] / "numpy-1.26.4.dist-info" / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: numpy\nVersion: 1.26.4\n")
+        "Metadata-Version: 2.1\nName: numpy\nVersion: 1.26.4\n"
+    )
     proc = run_cli(broken_env, "fix", MODEL, "--python", str(broken_env["prefix"]), "--yes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Nothing to fix" in proc.stdout
 
 
 def test_fix_rejects_bad_input(broken_env: dict[str, Path]) -> None:
-    assert run_cli(broken_env, "fix", "/no/such.keras", "--python", str(broken_env["prefix"])).returncode == 2
-    assert run_cli(broken_env, "fix", "--python", str(broken_env["prefix"]), "--format", "github").returncode == 2
+    assert (
+        run_cli(
+            broken_env, "fix", "/no/such.keras", "--python", str(broken_env["prefix"])
+        ).returncode
+        == 2
+    )
+    assert (
+        run_cli(
+            broken_env, "fix", "--python", str(broken_env["prefix"]), "--format", "github"
+        ).returncode
+        == 2
+    )
 
 
 def test_snapshot_compare_and_pip_restore_commands(tmp_path: Path) -> None:
     snap = snapshot.Snapshot(
-        path=tmp_path / "s.txt", python="/envs/t/bin/python", prefix="/envs/t", freeze_tool="pip",
-        freeze=("numpy==2.1.3", "six==1.17.0", "pkg @ file:///gone/pkg.whl", "-e git+https://x/y.git@abc#egg=yy"),
+        path=tmp_path / "s.txt",
+        python="/envs/t/bin/python",
+        prefix="/envs/t",
+        freeze_tool="pip",
+        freeze=(
+            "numpy==2.1.3",
+            "six==1.17.0",
+            "pkg @ file:///gone/pkg.whl",
+            "-e git+https://x/y.git@abc#egg=yy",
+        ),
         created="now",
     )
     current = ["numpy==1.26.4", "six==1.17.0", "rich==15.0.0", "pkg @ file:///gone/other.whl"]
     assert snapshot.compare(snap.freeze, current) == (
-        "- numpy==2.1.3", "+ numpy==1.26.4",
-        "- pkg @ file:///gone/pkg.whl", "+ pkg @ file:///gone/other.whl",
-        "+ rich==15.0.0", "- -e git+https://x/y.git@abc#egg=yy",
+        "- numpy==2.1.3",
+        "+ numpy==1.26.4",
+        "- pkg @ file:///gone/pkg.whl",
+        "+ pkg @ file:///gone/other.whl",
+        "+ rich==15.0.0",
+        "- -e git+https://x/y.git@abc#egg=yy",
     )
     argvs = snapshot.pip_restore_argvs(snap, current, ["py", "-m", "pip"])
     assert argvs[0] == ["py", "-m", "pip", "uninstall", "-y", "rich"]
     assert argvs[1][-3:] == ["numpy==2.1.3", "-e", "git+https://x/y.git@abc#egg=yy"]
     lines = snapshot.restore_commands(snap, uv=None, extras=["rich"])
     assert lines[0].endswith(f"env restore {tmp_path / 's.txt'} --yes")
-    assert lines[1] == (f"/envs/t/bin/python -m pip uninstall -y rich && /envs/t/bin/python -m pip "
-                        f"install --no-deps -r {tmp_path / 's.txt'}")
+    assert lines[1] == (
+        f"/envs/t/bin/python -m pip uninstall -y rich && /envs/t/bin/python -m pip "
+        f"install --no-deps -r {tmp_path / 's.txt'}"
+    )
     uv_lines = snapshot.restore_commands(snap, uv=("/opt/uv",))
-    assert uv_lines[1] == f"/opt/uv pip sync --python /envs/t/bin/python --allow-empty-requirements {tmp_path / 's.txt'}"
+    sync = "/opt/uv pip sync --python /envs/t/bin/python --allow-empty-requirements"
+    assert uv_lines[1] == f"{sync} {tmp_path / 's.txt'}"
     assert snapshot.line_name("Typing_Extensions==4.16.0") == "typing-extensions"
     assert snapshot.line_name("jax[cpu]==0.4") == "jax"
 
@@ -601,21 +733,40 @@ def test_snapshot_compare_and_pip_restore_commands(tmp_path: Path) -> None:
 def test_conda_listing_and_revision(tmp_path: Path) -> None:
     meta = tmp_path / "conda-meta"
     meta.mkdir()
-    (meta / "numpy-1.26.4-py310h.json").write_text(json.dumps(
-        {"name": "numpy", "version": "1.26.4", "build": "py310h",
-         "url": "https://conda.anaconda.org/conda-forge/linux-64/numpy-1.26.4-py310h.conda"}))
-    (meta / "local-1.0-0.json").write_text(json.dumps({"name": "local", "version": "1.0", "build": "0"}))
-    (meta / "history").write_text("==> 2024-01-01 00:00:00 <==\n# cmd: conda create\n+numpy\n"
-                                  "==> 2024-01-02 00:00:00 <==\n# cmd: conda install\n")
+    (meta / "numpy-1.26.4-py310h.json").write_text(
+        json.dumps(
+            {
+                "name": "numpy",
+                "version": "1.26.4",
+                "build": "py310h",
+                "url": "https://conda.anaconda.org/conda-forge/linux-64/numpy-1.26.4-py310h.conda",
+            }
+        )
+    )
+    (meta / "local-1.0-0.json").write_text(
+        json.dumps({"name": "local", "version": "1.0", "build": "0"})
+    )
+    (meta / "history").write_text(
+        "==> 2024-01-01 00:00:00 <==\n# cmd: conda create\n+numpy\n"
+        "==> 2024-01-02 00:00:00 <==\n# cmd: conda install\n"
+    )
     lines, revision = snapshot.conda_listing(str(tmp_path))
     assert lines[0] == "@EXPLICIT"
     assert "https://conda.anaconda.org/conda-forge/linux-64/numpy-1.26.4-py310h.conda" in lines
     assert any(line.startswith("# local==1.0=0") for line in lines)
     assert revision == 1
-    snap = snapshot.Snapshot(tmp_path / "s.txt", "/p/bin/python", str(tmp_path), "pip", (), "now",
-                             lines, revision)
+    snap = snapshot.Snapshot(
+        tmp_path / "s.txt", "/p/bin/python", str(tmp_path), "pip", (), "now", lines, revision
+    )
     assert snapshot.conda_restore_argv(snap, Tool("conda", ("conda",))) == [
-        "conda", "install", "-y", "-p", str(tmp_path), "--revision", "1"]
+        "conda",
+        "install",
+        "-y",
+        "-p",
+        str(tmp_path),
+        "--revision",
+        "1",
+    ]
 
 
 def test_load_snapshot_rejects_foreign_files(tmp_path: Path) -> None:
@@ -632,11 +783,16 @@ def test_load_snapshot_rejects_foreign_files(tmp_path: Path) -> None:
 def test_env_create_choices_follow_the_model_and_the_interpreters() -> None:
     from envdoctor import app
 
-    interps = [envcreate.Interpreter(f"/py/{v}/bin/python", v, "pyenv")
-               for v in ("3.13.0", "3.12.1", "3.11.7", "3.10.13")]
+    interps = [
+        envcreate.Interpreter(f"/py/{v}/bin/python", v, "pyenv")
+        for v in ("3.13.0", "3.12.1", "3.11.7", "3.10.13")
+    ]
     keras2 = app.inspect_model(MODEL)
     best = envcreate.rank(keras2, interps, target="/tmp/x", tf_dist="tensorflow-cpu")[0]
-    assert best.stack.kind == "tf-keras2" and best.stack.requirements == ("tensorflow-cpu==2.15.1", "numpy<2")
+    assert best.stack.kind == "tf-keras2" and best.stack.requirements == (
+        "tensorflow-cpu==2.15.1",
+        "numpy<2",
+    )
     assert best.interpreter is not None and best.interpreter.version == "3.11.7"
     keras3 = app.inspect_model(str(REPO / "tests" / "fixtures" / "tf221" / "mlp.keras"))
     best3 = envcreate.rank(keras3, interps, target="/tmp/x")[0]
@@ -665,7 +821,9 @@ def test_env_create_refuses_a_non_empty_target_and_non_models(tmp_path: Path) ->
     with pytest.raises(UsageError):
         envcreate.check_target(str(tmp_path / "full"))
     with pytest.raises(UsageError):
-        envcreate.create(str(REPO / "tests" / "fixtures" / "tf215" / "mlp.weights.h5"), str(tmp_path / "n"))
+        envcreate.create(
+            str(REPO / "tests" / "fixtures" / "tf215" / "mlp.weights.h5"), str(tmp_path / "n")
+        )
     assert not (tmp_path / "n").exists()
 
 
@@ -673,10 +831,81 @@ def test_env_create_usage_lines_for_shell_and_r() -> None:
     interp = envcreate.Interpreter("/py/bin/python", "3.11.7", "pyenv")
     stack = envcreate.Stack("s", "tf-keras-legacy", ("x",), {}, {"TF_USE_LEGACY_KERAS": "1"})
     cand = envcreate.Candidate(stack, "3.11", interp, ())
-    result = envcreate.CreateResult("/envs/new", "/envs/new/bin/python", True,
-                                    (envcreate.Attempt(cand, "ok"),), (cand,))
+    result = envcreate.CreateResult(
+        "/envs/new", "/envs/new/bin/python", True, (envcreate.Attempt(cand, "ok"),), (cand,)
+    )
     usage = envcreate.usage_lines(result)
     assert usage["shell"][:2] == ["source /envs/new/bin/activate", "export TF_USE_LEGACY_KERAS=1"]
     assert 'Sys.setenv(TF_USE_LEGACY_KERAS = "1")' in usage["r"]
     assert 'Sys.setenv(RETICULATE_PYTHON = "/envs/new/bin/python")' in usage["r"]
     assert any('use_virtualenv("/envs/new", required = TRUE)' in line for line in usage["r"])
+
+
+def test_conda_prefix_restore_uses_the_revision_then_pip_never_uv_sync(tmp_path: Path) -> None:
+    prefix = tmp_path / "conda"
+    meta = prefix / "conda-meta"
+    meta.mkdir(parents=True)
+    (meta / "numpy-2.1.3-py310h.json").write_text(
+        json.dumps({"name": "numpy", "version": "2.1.3", "url": "https://c/numpy-2.1.3.conda"})
+    )
+    python = write_exe(
+        prefix / "bin" / "python",
+        "#!/bin/sh\necho 'numpy @ file:///home/conda/feedstock/numpy'\necho 'rich==15.0.0'\n",
+    )
+    snap = snapshot.Snapshot(
+        path=tmp_path / "s.txt",
+        python=str(python),
+        prefix=str(prefix),
+        freeze_tool="pip",
+        freeze=("numpy @ file:///home/conda/feedstock/numpy",),
+        created="now",
+        conda_listing=("@EXPLICIT", "https://c/numpy-1.26.4.conda"),
+        conda_revision=0,
+    )
+    conda = Tool("conda", ("conda",))
+    result = snapshot.restore(snap, uv=("/opt/uv",), conda=conda, dry_run=True)
+    assert result.planned == (
+        f"conda install -y -p {prefix} --revision 0",
+        f"{python} -m pip uninstall -y rich",
+    )
+    assert not result.ok
+    lines = snapshot.restore_commands(snap, uv=("/opt/uv",), conda=conda)
+    assert len(lines) == 2 and lines[1] == f"conda install -y -p {prefix} --revision 0"
+
+
+def test_damaged_distributions_are_found_from_their_record(broken_env: dict[str, Path]) -> None:
+    site = broken_env["site"]
+    info = site / "tensorflow_cpu-2.15.1.dist-info"
+    (site / "tensorflow").mkdir()
+    (site / "tensorflow" / "__init__.py").write_text("")
+    (info / "RECORD").write_text(
+        "tensorflow/__init__.py,sha256=x,1\n"
+        '"tensorflow/odd,name.py",sha256=y,2\n'
+        "tensorflow/__pycache__/__init__.cpython-310.pyc,,\n"
+        "../../../bin/toco,sha256=z,3\n"
+        "tensorflow_cpu-2.15.1.dist-info/RECORD,,\n"
+    )
+    (site / "tensorflow" / "odd,name.py").write_text("")
+    write_exe(broken_env["prefix"] / "bin" / "toco", "#!/bin/sh\n")
+    python = str(broken_env["prefix"] / "bin" / "python")
+    assert snapshot.damaged(python) == []
+    # Uninstalling `tensorflow` (which shares these files) deletes them:
+    (site / "tensorflow" / "__init__.py").unlink()
+    assert snapshot.damaged(python) == ["tensorflow-cpu==2.15.1"]
+    assert snapshot.repair_argv(python, ["tensorflow-cpu==2.15.1"], ("uv",)) == [
+        "uv",
+        "pip",
+        "install",
+        "--python",
+        python,
+        "--reinstall",
+        "--no-deps",
+        "tensorflow-cpu==2.15.1",
+    ]
+    assert snapshot.repair_argv(python, ["x==1"], None)[-3:] == [
+        "--force-reinstall",
+        "--no-deps",
+        "x==1",
+    ]
+    assert snapshot.repair_argv(python, ["x==1"], ("uv",), conda=True) is None
+    assert snapshot.repair_argv(python, [], ("uv",)) is None

@@ -28,7 +28,7 @@ from envdoctor.inventory import (
 from envdoctor.types import Environment
 
 PYENV = Path("/root/.pyenv/versions")
-UV = Path("/work/main/.venv/bin/uv")
+UV = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "uv"
 TEST_ENVS = Path.home() / ".cache" / "envdoctor" / "test-envs"
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE_LAYERS = REPO / "tests" / "fixtures" / "custom_layers" / "envdoctor_fixture_layers.py"

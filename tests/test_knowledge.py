@@ -11,7 +11,7 @@ from envdoctor.knowledge import DATA_FILES, load, tables
 from envdoctor.knowledge.versions import key, minor, parse, python_minor, satisfies
 
 CHECKS_DIR = Path(__file__).resolve().parents[1] / "envdoctor" / "checks"
-REAL_MODELS = Path("/work/shared/real-models")
+REAL_MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "real-models"
 
 
 def test_every_file_loads_and_is_cached() -> None:

@@ -15,6 +15,7 @@ Sources: the real load (``envdoctor/verify_harness.py``) and ``knowledge/errors.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Optional
 
@@ -37,9 +38,46 @@ def _short(text: Optional[str], limit: int = MESSAGE_CHARS) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
-def _headline(step: Step) -> str:
-    first = (step.error or "").strip().splitlines()[0] if (step.error or "").strip() else ""
-    return f"{step.error_type}: {_short(first, 240)}" if step.error_type else _short(first, 240)
+_BORING_RE = re.compile(
+    r"^\s*(in user code:|Graph execution error:|Detected at node|File \"|\[\[\{\{node|"
+    r"Call arguments received|•|Arguments received|\[\.\.\.\]|"
+    r"(\w+Error: )?Exception encountered when calling|$)"
+)
+
+
+def key_line(message: str, expl: Optional[Explanation] = None) -> str:
+    """The line of a message that says what went wrong.
+
+    The line where a signature of the recognized cause matched, else the first line that is
+    not TensorFlow framing ("in user code:", "Graph execution error:", frame lines).
+    """
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if expl is not None and expl.best is not None:
+        for pattern, _ in expl.best.matched:
+            regex = re.compile(pattern, re.IGNORECASE)
+            hit = next((line for line in lines if regex.search(line)), None)
+            if hit is not None:
+                return hit
+    frame_indent: Optional[int] = None  # indentation of the last frame line seen
+    for raw in message.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        indent = len(raw) - len(raw.lstrip())
+        if line.startswith('File "'):
+            frame_indent = indent
+            continue
+        if frame_indent is not None and indent > frame_indent:
+            continue  # that frame's source line
+        frame_indent = None
+        if not _BORING_RE.match(line):
+            return line
+    return lines[0] if lines else ""
+
+
+def _headline(step: Step, expl: Optional[Explanation] = None) -> str:
+    line = _short(key_line(step.error or "", expl), 240)
+    return f"{step.error_type}: {line}" if step.error_type else line
 
 
 def classify_step(
@@ -154,7 +192,7 @@ def verify_findings(
         call = f'{loader}("{model.path}")' if code == "ED001" else "a float32 forward pass"
         import_failed = harness.import_step is not None and not harness.import_step.ok
         what = "importing the framework" if import_failed else call
-        detail = (f"Verify ran {what} in {env.python}: {_headline(failure)}. "
+        detail = (f"Verify ran {what} in {env.python}: {_headline(failure, expl)}. "
                   + _cause_line(expl))
         if verified:
             detail += (" A fix that needs no change to this environment works here: "
@@ -195,7 +233,10 @@ def _failure_findings(model: ModelInfo, harness: HarnessRun, run: ModelRun, fail
         return []
     limit = (f"{harness.memory_limit / 1024**3:g} GiB" if harness.memory_limit
              else "no limit")
-    if failure.name == "crash":
+    if failure.error_type == "Unsupported":
+        severity, what = Severity.WARNING, "verify cannot run in this interpreter"
+        fix = "use envdoctor check for this environment (it does not run the interpreter)"
+    elif failure.name == "crash":
         severity, what = Severity.ERROR, "the process loading the model died"
         fix = "a crash inside TensorFlow often means a binary mismatch: run envdoctor check"
         if harness.memory_limit:
@@ -232,7 +273,7 @@ def _input_findings(model: ModelInfo, env: Environment, run: ModelRun,
             "ED003", Severity.WARNING,
             "A float64 batch (what R passes for numeric arrays) fails for input(s) "
             + ", ".join(repr(s.input) for s in failed64)
-            + f": {_headline(failed64[0])}. {_cause_line(expl)}",
+            + f": {_headline(failed64[0], expl)}. {_cause_line(expl)}",
             evidence=tuple((f"input {s.input}", "fails: " + _short(s.error, 300))
                            for s in failed64) + tuple(_cause_evidence(expl)),
             fixes=(Fix("python", 'x = np.asarray(x, dtype="float32")', "cast before calling"),
@@ -263,9 +304,9 @@ def _input_findings(model: ModelInfo, env: Environment, run: ModelRun,
         out.append(finding(
             "ED004", Severity.INFO,
             f"Input {step.input!r} fed as one sample without the batch dimension "
-            f"({step.detail}) fails with: {_headline(step)}. This is the error an R vector "
+            f"({step.detail}) fails with: {_headline(step, expl)}. This is the error an R vector "
             "or matrix passed for a single example meets; keep the batch dimension.",
-            evidence=((f"input {step.input}", _short(step.error, 400)),
+            evidence=((f"input {step.input}", _short(key_line(step.error or "", expl), 400)),
                       *_cause_evidence(expl)),
             fixes=(Fix("python", "x = x.reshape((1,) + x.shape)", "add the batch dimension"),
                    Fix("r", "x <- array_reshape(x, c(1, dim(x)))  # a vector: matrix(x, nrow = 1)",
@@ -356,9 +397,12 @@ def explanation_finding(expl: Explanation, model_path: str = "",
         evidence.extend(("why", line) for line in describe(expl))
         evidence.extend(("also possible", f"{m.cause.id} (score {m.score})")
                         for m in expl.candidates[1:3])
+        detail = f"{head}\n{best.cause.cause}"
+        if best.related:
+            detail += f"\nHere: {best.related[0].detail}"
         f = finding(
             "ED008", Severity.ERROR,
-            f"{head}\n{best.cause.cause}",
+            detail,
             title=f"Error recognized: {best.cause.title}",
             evidence=tuple(evidence),
             fixes=fix_texts(best, model_path or None),

@@ -60,7 +60,8 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
                         help="do not load the model in the new environment")
     create.add_argument("--attempts", type=int, default=2, metavar="N",
                         help="candidates to build before giving up (default 2)")
-    create.add_argument("--verify-timeout", type=float, default=300.0, metavar="SECONDS")
+    create.add_argument("--verify-timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="seconds allowed to load the model and run it (default 300)")
     common(create)
 
     restore = actions.add_parser(
@@ -124,8 +125,12 @@ def _create(args: argparse.Namespace) -> int:
         if text:
             sys.stderr.write(f"envdoctor: {exc}\n")
         else:
-            sys.stdout.write(json.dumps({"command": "env create", "ok": False,
-                                         "error": str(exc)}, sort_keys=True, indent=2) + "\n")
+            from envdoctor import __version__
+
+            sys.stdout.write(json.dumps({
+                "schema_version": "1", "envdoctor_version": __version__,
+                "command": "env create", "ok": False, "error": str(exc),
+            }, sort_keys=True, indent=2) + "\n")
         return 1
     if text:
         render_create(result, args.model, sys.stdout)
@@ -179,6 +184,10 @@ def render_create(result: CreateResult, model: str, out: TextIO) -> None:
         w(f"Could not build an environment at {result.path} that loads the model.\n")
         return
     w(f"Created {result.path}\n")
+    if last is not None:
+        for f in last.findings:
+            if f.severity.value == "error":
+                w(f"  check: ✗ {f.code} {f.title}\n")
     if last is not None and last.verify is not None:
         for m in last.verify.models:
             load = m.step("load")
@@ -280,7 +289,7 @@ def _restore(args: argparse.Namespace) -> int:
     w = sys.stdout.write
     w(f"snapshot {snap.path} of {snap.python} ({snap.created})\n")
     if not args.yes:
-        if not result.planned:
+        if not result.planned and not result.differences:
             w("The environment already matches the snapshot.\n")
             return 0
         w("Differences (- in the snapshot, + installed now):\n")

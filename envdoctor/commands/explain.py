@@ -17,7 +17,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from envdoctor.explain import Explanation, Match
 
 MAX_ERROR_BYTES = 4 * 1024 * 1024
 """Most bytes read from standard input or an error file (bytes)."""
@@ -161,9 +164,9 @@ def run(args: argparse.Namespace) -> int:
     return _exit_for(report, args.fail_on)
 
 
-def explanation_json(expl: Any) -> dict[str, Any]:
+def explanation_json(expl: Explanation) -> dict[str, Any]:
     """The ``explanation`` key: parsed error, best cause, candidates, closest causes."""
-    def match(m: Any) -> dict[str, Any]:
+    def match(m: Match) -> dict[str, Any]:
         return {
             "id": m.cause.id, "title": m.cause.title, "score": m.score,
             "confidence": m.confidence, "codes": list(m.cause.codes),

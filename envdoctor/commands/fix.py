@@ -169,21 +169,31 @@ def _render_status(
     outcome: FixOutcome, args: argparse.Namespace, w: Callable[[str], Any]
 ) -> None:
     status = outcome.status
-    if status == "manual-only":
-        w("Nothing to install: the steps above are by hand.\n")
-        return
-    if status == "unresolvable":
-        w("The plan does not resolve; nothing was changed.\n")
+    if status in ("manual-only", "unresolvable"):
+        if status == "manual-only":
+            w("Nothing to install: the steps above are by hand.\n")
+        else:
+            w("The plan does not resolve; nothing was changed.\n")
+        if outcome.before.models:
+            from envdoctor.installer import display
+            from envdoctor.snapshot import self_command
+
+            models = display([m.path for m in outcome.before.models][:1])
+            w("If this environment cannot be fixed in place, build a new one that loads the "
+              f"model:\n  {self_command()} env create {models} --path NEW_DIR\n")
         return
     if status == "planned":
-        w("Nothing was changed. To apply the plan:\n")
+        w("Nothing was changed. After applying, envdoctor checks again and says what is "
+          "left. To apply the plan:\n")
         w(f"  {_rerun(args, outcome)}\n")
         return
     for number, run in enumerate(outcome.runs, 1):
         state = "done" if run.ok else f"FAILED (exit {run.returncode})"
         if run.timed_out:
             state = "FAILED (timed out)"
-        w(f"Step {number}: {state} in {run.seconds:.1f} s\n")
+        label = f"Step {number}" if number <= len(outcome.plan.steps) else (
+            "Repair (reinstalled distributions whose shared files a step removed)")
+        w(f"{label}: {state} in {run.seconds:.1f} s\n")
         if not run.ok:
             from envdoctor.installer import tail
 
@@ -216,8 +226,11 @@ def _render_status(
         for v in outcome.after.verdicts:
             was = next((s for (m, _), s in before_v.items() if m == v.model), "?")
             w(f"  {v.model or 'environment'}: {was} → {v.status}\n")
+    _render_left(outcome, w)
     if outcome.verify is not None:
-        w("Verify (real load and forward pass):\n")
+        w("Verify (real load and forward pass"
+          + (f", with {_settings_text(outcome)}" if outcome.with_settings == () else "")
+          + "):\n")
         for m in outcome.verify.models:
             if m.outcome == "ok":
                 w(f"  ✓ {m.path}: loads and runs\n")
@@ -229,8 +242,37 @@ def _render_status(
             w(f"  {outcome.verify.problem}\n")
     if outcome.success:
         w("Fixed.\n")
+    elif outcome.with_settings == ():
+        w(f"Installed. Set {_settings_text(outcome)} as above when you run it; until then "
+          "`envdoctor check` still reports what is left (exit 1).\n")
     else:
-        w("Findings remain (see `envdoctor check`).\n")
+        w("Findings remain (see above and `envdoctor check`).\n")
+
+
+def _settings_text(outcome: FixOutcome) -> str:
+    return ", ".join(f"{k}={v}" if v is not None else f"{k} unset"
+                     for k, v in outcome.settings.items())
+
+
+def _render_left(outcome: FixOutcome, w: Callable[[str], Any]) -> None:
+    """Write what is left after applying.
+
+    Each remaining finding with its own fixes (as the check gives them for the changed
+    environment), and whether setting the variables those fixes name clears them all.
+    """
+    if outcome.after is None:
+        return
+    left = [f for f in outcome.after.findings if f.severity.rank >= outcome.plan.severity.rank]
+    if not left:
+        return
+    w("Left after the plan (each with its fixes, as the check now gives them):\n")
+    for f in left:
+        w(f"  {f.code} {f.title}\n")
+        for fix in f.fixes[:3]:
+            w(f"     {fix.kind}: {fix.text}\n")
+    if outcome.with_settings == ():
+        w(f"With {_settings_text(outcome)} set before Python starts (in R: before reticulate "
+          "starts Python), the check finds nothing left.\n")
 
 
 def _codes(report: Optional[Report], severity: Severity) -> str:
@@ -286,6 +328,9 @@ def to_json(outcome: FixOutcome) -> dict[str, Any]:
             for r in outcome.runs
         ],
         "changes": [_change(c) for c in outcome.changes],
+        "settings": dict(outcome.settings),
+        "left_with_settings": None if outcome.with_settings is None
+        else sorted({f.code for f in outcome.with_settings}),
         "before": {"codes": sorted({f.code for f in outcome.before.findings}),
                    "verdicts": to_jsonable(list(outcome.before.verdicts))},
         "verify": None,

@@ -32,7 +32,10 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
         "of 2, and report what a float64 batch and a batch of the wrong rank do. When loading "
         "fails, try the fixes that need no change to the environment, so that a fix is proven. "
         "The real exception is classified like `envdoctor explain`, and compared with the "
-        "static check. safe_mode=False is never used without --unsafe.",
+        "static check. safe_mode=False is never used without --unsafe. Verify runs the model "
+        "as load_model and predict would (a Lambda in a Keras 2 .h5 runs even with safe_mode): "
+        "the limits guard against accidents (time, memory, stdin, working directory), they are "
+        "not a security sandbox. Use it on files you trust.",
     )
     p.add_argument("models", nargs="+", metavar="MODEL", help=".keras, .h5, SavedModel dir, ...")
     p.add_argument(

@@ -21,7 +21,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-DATA_FILES = ("tensorflow", "keras", "tf_keras", "advisories", "addon_ops", "codes")
+DATA_FILES = ("tensorflow", "keras", "tf_keras", "advisories", "addon_ops", "codes", "errors", "r")
 """The names of the data files (without ``.json``)."""
 
 

@@ -259,6 +259,13 @@ def iter_rows() -> Iterator[tuple[str, str, dict[str, Any]]]:
     ops = load("addon_ops")
     for name, row in ops["distributions"].items():
         yield "addon_ops", name, row
+    for row in load("errors")["causes"]:
+        yield "errors", row["id"], row
+    r = load("r")
+    for name, row in r["facts"].items():
+        yield "r", name, row
+    for row in r["error_signatures"]:
+        yield "r", row["id"], row
     for row in ops["ops"] + ops["prefixes"]:
         yield "addon_ops", row.get("op", row.get("prefix", "?")), row
     for code, row in load("codes")["codes"].items():

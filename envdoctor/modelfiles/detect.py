@@ -60,7 +60,7 @@ from envdoctor.modelfiles.protowire import (
     field_budget,
     scan,
 )
-from envdoctor.modelfiles.safe_open import open_regular
+from envdoctor.modelfiles.safe_open import open_regular, read_limited
 from envdoctor.types import ModelFormat, ModelInfo
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -168,7 +168,7 @@ def _unknown(path: str, summary: str, size: int, *notes: str, needs: str = "") -
 
 def _read_head(path: str, size: int = SNIFF_BYTES) -> bytes:
     with open_regular(path) as handle:
-        return handle.read(size)
+        return read_limited(handle, size)[:size]
 
 
 def _read_tail(path: str, size: int) -> bytes:
@@ -317,7 +317,7 @@ def _checkpoint_model(path: str, prefix: str, size: int, *notes: str) -> ModelIn
     try:
         index_bytes = os.path.getsize(index)
         with open_regular(index) as handle:
-            blob = handle.read(MAX_INDEX_SCAN_BYTES)
+            blob = read_limited(handle, MAX_INDEX_SCAN_BYTES)[:MAX_INDEX_SCAN_BYTES]
         if OBJECT_GRAPH_KEY in blob:
             kind = "object-based (TF2 tf.train.Checkpoint / Keras save_weights)"
         if index_bytes >= 8 and _read_tail(index, 8) != TABLE_MAGIC:

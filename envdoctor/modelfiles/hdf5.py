@@ -3,11 +3,24 @@
 h5py is imported lazily.  Only root/group attributes and group member names are read; no
 dataset is read, and links are inspected with ``getlink=True`` so external and soft links
 (and the files they name) are never followed.
+
+On POSIX the HDF5 library reads the file in a forked child process with a time limit
+(:data:`HDF5_TIMEOUT` seconds) and an address-space cap (:data:`HDF5_MEMORY_HEADROOM`): the
+C library can loop forever or crash on a damaged file (fuzzing found a bit-flipped global heap
+that makes reading a variable-length string attribute spin for good), and neither can be
+stopped from inside the process.  The child sends the :class:`ModelInfo` back pickled over a
+pipe (envdoctor's own objects, built by envdoctor's own code; nothing from the file is
+unpickled).  Set ``ENVDOCTOR_HDF5_IN_PROCESS=1`` to read in-process instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pickle
+import select
+import signal
+import time
 from typing import Any, Optional
 
 from envdoctor.errors import ModelFileError
@@ -31,6 +44,12 @@ V3_WEIGHTS_GROUPS = frozenset({"layers", "vars", "_layer_checkpoint_dependencies
 MAX_LISTED = 1000
 """Most group members listed when classifying a file."""
 
+HDF5_TIMEOUT = 10.0
+"""Longest time the HDF5 library may take to read one file's metadata (seconds)."""
+
+HDF5_MEMORY_HEADROOM = 2 * 1024**3
+"""Address space the reading child may add to what it inherits (bytes)."""
+
 _SHOWN = 6
 
 
@@ -48,10 +67,135 @@ def read_hdf5(path: str) -> ModelInfo:
         ``HDF5_NOT_A_MODEL``.  ``size_bytes`` is the file size in bytes.
 
     Raises:
-        ModelFileError: h5py is missing, the file is not HDF5, truncated or corrupt, or its
+        ModelFileError: h5py is missing, the file is not HDF5, truncated or corrupt, its
             ``model_config`` attribute is over ``limits.MAX_JSON_BYTES``, not UTF-8, too
-            deep or not valid JSON.
+            deep or not valid JSON, or the HDF5 library did not finish within
+            :data:`HDF5_TIMEOUT` seconds or crashed on it.
     """
+    if not hasattr(os, "fork") or os.environ.get("ENVDOCTOR_HDF5_IN_PROCESS") == "1":
+        return _read_hdf5(path)
+    return _read_in_child(path)
+
+
+def _read_in_child(path: str) -> ModelInfo:
+    """Run :func:`_read_hdf5` in a forked child; bound its time and memory."""
+    try:
+        import h5py  # noqa: F401  (imported once here, not in every child)
+    except ImportError:
+        raise ModelFileError(path, "h5py is not installed: cannot read HDF5 files") from None
+
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: read, send the result, leave without cleanup handlers
+        status = 0
+        try:
+            os.close(read_fd)
+            _quiet_child()
+            _cap_address_space()
+            result: tuple[str, object]
+            try:
+                result = ("ok", _read_hdf5(path))
+            except ModelFileError as exc:
+                result = ("error", exc.message)
+            except MemoryError:
+                result = ("error", "reading its metadata needs too much memory")
+            except BaseException as exc:
+                result = ("error", f"not a readable HDF5 file: {type(exc).__name__}")
+            data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write_fd, view):]
+        except BaseException:
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    return _collect(path, pid, read_fd)
+
+
+def _quiet_child() -> None:
+    """Keep the child off stderr.
+
+    A crash report or HDF5 diagnostics would break the CLI's one-line error contract; the
+    child's outcome comes back through the pipe.
+    """
+    import faulthandler
+
+    if faulthandler.is_enabled():
+        faulthandler.disable()
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        return
+
+
+def _cap_address_space() -> None:
+    """Cap the child's address space at what it has now plus the headroom (best effort)."""
+    try:
+        import resource
+
+        with open("/proc/self/statm") as fh:
+            current = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = current + HDF5_MEMORY_HEADROOM
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        if soft == resource.RLIM_INFINITY or soft > limit:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (OSError, ValueError, ImportError):
+        return
+
+
+def _collect(path: str, pid: int, read_fd: int) -> ModelInfo:
+    """Read the child's answer with a deadline; kill it on timeout; explain a crash."""
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + HDF5_TIMEOUT
+    timed_out = False
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                break
+            ready, _, _ = select.select([read_fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(read_fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        if timed_out:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    if timed_out:
+        raise ModelFileError(
+            path,
+            f"the HDF5 library did not finish reading its metadata within {HDF5_TIMEOUT:g} s "
+            "(a damaged file?)",
+        )
+    if not chunks:
+        if os.WIFSIGNALED(status):
+            try:
+                name = signal.Signals(os.WTERMSIG(status)).name
+            except ValueError:
+                name = str(os.WTERMSIG(status))
+            raise ModelFileError(
+                path, f"the HDF5 library crashed reading it (signal {name}): a damaged file?"
+            )
+        raise ModelFileError(path, "not a readable HDF5 file: the reader stopped early")
+    kind, payload = pickle.loads(b"".join(chunks))  # noqa: S301 (our own child's objects)
+    if kind == "ok" and isinstance(payload, ModelInfo):
+        return payload
+    raise ModelFileError(path, str(payload))
+
+
+def _read_hdf5(path: str) -> ModelInfo:
+    """Read the file in this process (see :func:`read_hdf5`)."""
     try:
         import h5py
     except ImportError:

@@ -23,7 +23,7 @@ from envdoctor.modelfiles.config import (
     walk_config,
     with_config,
 )
-from envdoctor.modelfiles.safe_open import open_regular
+from envdoctor.modelfiles.safe_open import open_regular, read_limited
 from envdoctor.types import ConfigDialect, ModelFormat, ModelInfo
 
 WEIGHTS_MEMBERS = ("model.weights.h5", "model.weights.npz", "variables.h5")
@@ -170,7 +170,7 @@ def _read_file_bounded(path: str, file: str) -> object:
             path, f"{name} is {size} bytes, over the {limits.MAX_JSON_BYTES}-byte limit"
         )
     with open_regular(file) as fh:
-        data = fh.read(limits.MAX_JSON_BYTES + 1)
+        data = read_limited(fh, limits.MAX_JSON_BYTES)
     return load_json_bounded(data, name, path)
 
 

@@ -32,13 +32,14 @@ MAX_PB_BYTES = 512 * 1024 * 1024
 MAX_PROTO_DEPTH = 64
 """Deepest protobuf message nesting we follow."""
 
-MAX_PROTO_FIELDS = 10_000_000
-"""Most protobuf fields visited while reading one model (all messages together).
+MAX_PROTO_FIELDS = 5_000_000
+"""Budget of protobuf field units for reading one model (all messages together).
 
-Scanning costs ~0.6 us per field, so a ``MAX_PB_BYTES`` file made of 2-byte fields would
-take minutes; 10,000,000 fields stop it after ~6 s.  A real 2.2 MB ``saved_model.pb``
-(pm-032) is read in 30 ms; large real files are mostly big constant tensors, one field
-each."""
+A skipped field costs 1 unit, a field handed to the reader 10 (see
+``protowire.YIELD_COST``).  Scanning costs ~0.5 us per field, so a ``MAX_PB_BYTES`` file made
+of 2-byte fields would take minutes; 5,000,000 units stop it after ~2.5 s.  The real
+2.2 MB ``saved_model.pb`` of pm-032 uses 68,000 units (14 ms); large real files are mostly
+big constant tensors, one field each."""
 
 MAX_SIDECAR_BYTES = 4 * 1024 * 1024
 """Largest requirements.txt / conda.yaml / MLmodel read (bytes)."""

@@ -37,14 +37,17 @@ def open_regular(path: str) -> BinaryIO:
     fd = os.open(path, flags)
     try:
         mode = os.fstat(fd).st_mode
-        handle = os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
     if not stat.S_ISREG(mode):
-        handle.close()
+        os.close(fd)
         raise NotRegularFileError(errno.EINVAL, f"not a regular file ({_kind(mode)})", path)
-    return handle
+    try:
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _kind(mode: int) -> str:
@@ -55,3 +58,39 @@ def _kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "a device"
+
+
+def read_limited(handle: BinaryIO, limit: int) -> bytes:
+    """Read a file to its end, or to ``limit + 1`` bytes, without reserving ``limit`` bytes.
+
+    ``handle.read(n)`` reserves ``n`` bytes before reading; with ``n`` = 512 MB that is half
+    a gigabyte for a 1 kB file.  This reads the size ``fstat`` gives (plus one byte), and
+    only when the file turns out longer (it grew, or it is a ``/proc`` file that says 0)
+    goes on in 1 MiB chunks.
+
+    Args:
+        handle: a binary file opened for reading, positioned at 0.
+        limit: the most bytes wanted (bytes).
+
+    Returns:
+        The bytes read: at most ``limit + 1`` (more than ``limit`` means "over the limit").
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    try:
+        size = os.fstat(handle.fileno()).st_size
+    except (OSError, ValueError):
+        size = 0
+    first = handle.read(min(size, limit) + 1)
+    if len(first) <= size or len(first) > limit:
+        return first
+    chunks = [first]
+    total = len(first)
+    while total <= limit:
+        chunk = handle.read(min(1 << 20, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)

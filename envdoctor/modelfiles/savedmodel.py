@@ -54,7 +54,7 @@ from envdoctor.modelfiles.protowire import (
     field_budget,
     scan,
 )
-from envdoctor.modelfiles.safe_open import open_regular
+from envdoctor.modelfiles.safe_open import open_regular, read_limited
 from envdoctor.types import (
     InputSpec,
     MetaGraphInfo,
@@ -332,7 +332,7 @@ def read_bounded(path: str, limit: int) -> bytes:
         size = os.fstat(handle.fileno()).st_size
         if size > limit:
             raise ValueError(f"{size} bytes is over the {limit}-byte limit")
-        data = handle.read(limit + 1)
+        data = read_limited(handle, limit)
     if len(data) > limit:
         raise ValueError(f"more than {limit} bytes (the file grew while being read)")
     return data

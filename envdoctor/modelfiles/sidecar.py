@@ -33,7 +33,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from envdoctor.modelfiles.limits import MAX_SIDECAR_BYTES
-from envdoctor.modelfiles.safe_open import open_regular
+from envdoctor.modelfiles.safe_open import open_regular, read_limited
 from envdoctor.types import Sidecar
 
 REQUIREMENTS = "requirements.txt"
@@ -396,7 +396,7 @@ def _read_text(path: str) -> tuple[Optional[str], Optional[str]]:
         if info.st_size > MAX_SIDECAR_BYTES:
             return None, f"{name}: {info.st_size} bytes, over the {MAX_SIDECAR_BYTES}-byte limit"
         with open_regular(path) as handle:
-            data = handle.read(MAX_SIDECAR_BYTES + 1)
+            data = read_limited(handle, MAX_SIDECAR_BYTES)
     except OSError as exc:
         return None, f"{name}: cannot be read ({exc.strerror or type(exc).__name__})"
     if len(data) > MAX_SIDECAR_BYTES:

@@ -15,6 +15,8 @@ from envdoctor.types import Environment, Finding, ModelInfo, Report, Severity
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from envdoctor.verify import HarnessRun, Step
+
 MARK = {"ok": "✓", "warning": "!", "error": "✗", "info": "•"}
 STYLE = {"ok": "green", "warning": "yellow", "error": "red", "info": "cyan"}
 STACK = ("tensorflow", "keras", "tf-keras", "numpy", "jax", "torch", "h5py", "protobuf")
@@ -303,28 +305,51 @@ def _render_findings_and_checked(report: Report, console: Console) -> None:
         console.print()
 
 
-def _step_line(step: object) -> str:
-    name = str(getattr(step, "name", "")).replace("_", " ")
-    inp = getattr(step, "input", None)
-    if inp:
-        name += f" [{inp}]"
-    seconds = float(getattr(step, "seconds", 0.0))
-    ok = bool(getattr(step, "ok", False))
-    if ok:
-        detail = getattr(step, "detail", None)
-        tail = f" [dim]— {_e(detail)}[/dim]" if detail else ""
-        return f"[green]✓[/green] {_e(name)} [dim]{seconds:.2f} s[/dim]{tail}"
-    error = str(getattr(step, "error", "") or "").strip()
-    first = error.splitlines()[0] if error else ""
+def _step_line(step: Step) -> str:
+    name = step.name.replace("_", " ")
+    if step.input:
+        name += f" [{step.input}]"
+    if step.ok:
+        tail = f" [dim]— {_e(step.detail)}[/dim]" if step.detail else ""
+        return f"[green]✓[/green] {_e(name)} [dim]{step.seconds:.2f} s[/dim]{tail}"
+    from envdoctor.checks.observed import key_line
+
+    first = key_line(step.error or "")
     if len(first) > 160:
         first = first[:159] + "…"
-    etype = getattr(step, "error_type", None) or "failed"
-    detail = getattr(step, "detail", None)
-    extra = f" ({_e(detail)})" if detail else ""
-    return f"[red]✗[/red] {_e(name)} [dim]{seconds:.2f} s[/dim] — {_e(etype)}: {_e(first)}{extra}"
+    extra = f" ({_e(step.detail)})" if step.detail else ""
+    etype = step.error_type or "failed"
+    return (f"[red]✗[/red] {_e(name)} [dim]{step.seconds:.2f} s[/dim] — "
+            f"{_e(etype)}: {_e(first)}{extra}")
 
 
-def render_verify(report: Report, runs: Sequence[object], out: TextIO, *, color: bool) -> None:
+def _render_run(run: HarnessRun, env: Environment | None, console: Console) -> None:
+    _print(console, 0, f"[bold]Python environment[/bold] {_e(run.python)}")
+    if env is not None:
+        _print(console, 2, _e(describe_env(env)))
+    if run.problem:
+        _print(console, 2, f"[red]verify failed:[/red] {_e(run.problem)}")
+    limit = f"{run.memory_limit / 1024**3:g} GiB" if run.memory_limit else "no memory limit"
+    imported = f"import {run.import_step.seconds:.1f} s; " if run.import_step else ""
+    unsafe = "tried (--unsafe)" if run.unsafe else "never tried"
+    _print(console, 2, f"[dim]loader {_e(run.loader or '?')}; {imported}limits "
+                       f"{run.timeout:g} s per model, {limit}; safe_mode=False {unsafe}[/dim]")
+    for model in run.models:
+        console.print()
+        _print(console, 0, f"[bold]{_e(model.path)}[/bold]")
+        for step in model.steps:
+            _print(console, 2, _step_line(step))
+        for attempt in model.attempts:
+            mark = ("[green]✓ verified fix[/green]" if attempt.ok
+                    else "[yellow]✗ fix attempt[/yellow]")
+            _print(console, 2, f"{mark} {_e(attempt.name)}")
+            for step in attempt.steps:
+                if not attempt.ok and not step.ok:
+                    _print(console, 4, _step_line(step))
+
+
+def render_verify(report: Report, runs: Sequence[HarnessRun], out: TextIO, *,
+                  color: bool) -> None:
     """Print the report of ``envdoctor verify``.
 
     Per environment: its stack, the loader and limits; per model: every timed step and fix
@@ -332,49 +357,25 @@ def render_verify(report: Report, runs: Sequence[object], out: TextIO, *, color:
     """
     console = _console(out, color)
     envs = {e.python: e for e in report.environments}
+    for info in report.models:
+        if info.security:
+            kinds = ", ".join(sorted({s.kind for s in info.security}))
+            _print(console, 0, f"[yellow]note:[/yellow] {_e(info.path)} holds objects whose "
+                               f"loading runs code or reads files ({_e(kinds)}); verify loaded "
+                               "it as load_model does. Its limits are not a security sandbox.")
     for run in runs:
-        python = str(getattr(run, "python", ""))
-        env = envs.get(python)
-        _print(console, 0, f"[bold]Python environment[/bold] {_e(python)}")
-        if env is not None:
-            _print(console, 2, _e(describe_env(env)))
-        problem = str(getattr(run, "problem", "") or "")
-        if problem:
-            _print(console, 2, f"[red]verify failed:[/red] {_e(problem)}")
-        imp = getattr(run, "import_step", None)
-        memory = getattr(run, "memory_limit", None)
-        limit = f"{memory / 1024**3:g} GiB" if memory else "no memory limit"
-        loader = str(getattr(run, "loader", "") or "?")
-        import_text = f"import {float(getattr(imp, 'seconds', 0.0)):.1f} s" if imp else ""
-        unsafe = "tried (--unsafe)" if getattr(run, "unsafe", False) else "never tried"
-        _print(console, 2, f"[dim]loader {_e(loader)}; {import_text}; limits "
-                           f"{float(getattr(run, 'timeout', 0.0)):g} s per model, {limit}; "
-                           f"safe_mode=False {unsafe}[/dim]")
-        for model in getattr(run, "models", ()):
-            console.print()
-            _print(console, 0, f"[bold]{_e(getattr(model, 'path', ''))}[/bold]")
-            for step in getattr(model, "steps", ()):
-                _print(console, 2, _step_line(step))
-            for attempt in getattr(model, "attempts", ()):
-                ok = bool(getattr(attempt, "ok", False))
-                mark = "[green]✓ verified fix[/green]" if ok else "[yellow]✗ fix attempt[/yellow]"
-                _print(console, 2, f"{mark} {_e(getattr(attempt, 'name', ''))}")
-                if not ok:
-                    for step in getattr(attempt, "steps", ()):
-                        if not getattr(step, "ok", True):
-                            _print(console, 4, _step_line(step))
+        _render_run(run, envs.get(run.python), console)
     _render_findings_and_checked(report, console)
-    outcomes = {(str(getattr(r, "python", "")), str(getattr(m, "path", ""))): m
-                for r in runs for m in getattr(r, "models", ())}
+    outcomes = {(r.python, m.path): m for r in runs for m in r.models}
     for v in report.verdicts:
         model = outcomes.get((v.python, v.model))
-        outcome = str(getattr(model, "outcome", "?"))
+        outcome = model.outcome if model else "?"
         codes = f" ({', '.join(v.codes)})" if v.codes else ""
         where = f" in {_e(v.python)}" if len(runs) > 1 else ""
         if outcome == "ok":
             text = f"[green]✓ {_e(v.model)} loads and runs here{where} (verified)[/green]{codes}"
         else:
-            fixed = [getattr(a, "name", "") for a in getattr(model, "verified_fixes", ())]
+            fixed = [a.name for a in model.verified_fixes] if model else []
             extra = f"; verified fix: {_e(fixed[0])}" if fixed else ""
             text = (f"[red]✗ {_e(v.model)} does NOT load and run here{where} "
                     f"(verified: fails at {_e(outcome)}{extra})[/red]{codes}")
