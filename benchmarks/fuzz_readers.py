@@ -124,7 +124,8 @@ def main() -> int:
     ap.add_argument("--inputs", type=int, default=20_000)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--timeout", type=float, default=30.0, help="seconds per input")
+    ap.add_argument("--timeout", type=float, default=60.0,
+                    help="seconds per input (read_model + the CLI runs)")
     ap.add_argument("--cli-every", type=int, default=10)
     ap.add_argument("--family", choices=sorted(mutators.GENERATORS))
     ap.add_argument("--keep", type=Path, help="copy crashing inputs here")
@@ -136,6 +137,7 @@ def main() -> int:
     env = str(fake_env(root))
     mutators.gen_hdf5(random.Random(0), Path(tempfile.mkdtemp(dir=root)))  # warm h5py
     running: dict[int, tuple[int, int, float, Path]] = {}  # pid -> (fd, seed, start, work)
+    answers: dict[int, bytes] = {}
     results: list[dict[str, Any]] = []
     next_index = 0
     t_start = time.time()
@@ -147,7 +149,8 @@ def main() -> int:
         work.mkdir()
         r, w = os.pipe()
         pid = os.fork()
-        if pid == 0:  # child
+        if pid == 0:  # child, in a process group of its own (killed whole on timeout)
+            os.setpgid(0, 0)
             os.close(r)
             code = 0
             try:
@@ -158,14 +161,22 @@ def main() -> int:
             finally:
                 os._exit(code)
         os.close(w)
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)
+        os.set_blocking(r, False)
         running[pid] = (r, seed, time.monotonic(), work)
+        answers[pid] = b""
+
+    def drain(pid: int) -> None:
+        fd = running[pid][0]
+        with contextlib.suppress(BlockingIOError, OSError):
+            while chunk := os.read(fd, 65536):
+                answers[pid] += chunk
 
     def finish(pid: int, status: int, timed_out: bool) -> None:
+        drain(pid)
         fd, seed, started, work = running.pop(pid)
-        data = b""
-        with contextlib.suppress(OSError):
-            while chunk := os.read(fd, 65536):
-                data += chunk
+        data = answers.pop(pid)
         os.close(fd)
         res: dict[str, Any]
         try:
@@ -198,12 +209,13 @@ def main() -> int:
         fds = {v[0]: pid for pid, v in running.items()}
         select.select(list(fds), [], [], 0.05)
         for pid in list(running):
+            drain(pid)
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 finish(pid, status, False)
             elif time.monotonic() - running[pid][2] > args.timeout:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+                    os.killpg(pid, signal.SIGKILL)  # the child and anything it started
                 os.waitpid(pid, 0)
                 finish(pid, 0, True)
         if time.time() - last_report > 30:

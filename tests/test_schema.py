@@ -69,7 +69,8 @@ def test_schema_enums_match_the_code() -> None:
         d.value for d in T.ConfigDialect
     }
     assert set(defs["status"]["enum"]) == {"ok", "warning", "error"}
-    assert {"check", "inspect", "envs"} <= set(SCHEMA["properties"]["command"]["enum"])
+    for command in ("check", "inspect", "envs", "r check", "explain"):
+        assert Draft202012Validator(SCHEMA["properties"]["command"]).is_valid(command)
 
 
 def test_schema_rejects_what_the_contract_forbids() -> None:
@@ -92,6 +93,11 @@ def test_schema_rejects_what_the_contract_forbids() -> None:
     extra = json.loads(json.dumps(good))
     extra["models"][0]["surprise"] = 1
     assert not VALIDATOR.is_valid(extra)
+    top = json.loads(json.dumps(good))
+    top["surprise"] = 1
+    assert not VALIDATOR.is_valid(top)  # check/inspect/envs/which: exactly the pinned keys
+    top["command"] = "explain"
+    assert VALIDATOR.is_valid(top)  # other commands may add keys of their own
     missing = json.loads(json.dumps(good))
     del missing["summary"]
     assert not VALIDATOR.is_valid(missing)
@@ -142,6 +148,14 @@ def test_check_against_real_environments_validates(name: str) -> None:
     data = roundtrip(report, "check")
     assert_valid(data)
     assert data["findings"] and any(f["fixes"] for f in data["findings"])
+
+
+def test_other_commands_envelopes_validate() -> None:
+    """explain (and the other plug-in commands) print the same envelope, plus their keys."""
+    proc = cli("explain", "ED201", "--format", "json")
+    if proc.returncode != 0 or not proc.stdout.startswith("{"):
+        pytest.skip("envdoctor explain is not available")
+    assert_valid(json.loads(proc.stdout))
 
 
 def test_cli_outputs_validate(tmp_path: Path) -> None:

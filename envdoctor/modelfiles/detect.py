@@ -655,8 +655,10 @@ def _zip_model(path: str, size: int) -> ModelInfo:
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
-        raise ModelFileError(path, f"corrupt or truncated zip file: {exc}") from exc
+    except Exception as exc:  # BadZipFile, EOFError, UnicodeDecodeError (a name flagged
+        # UTF-8 that is not), struct.error, ...: a hostile zip fails in many ways, one line
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ModelFileError(path, f"corrupt or truncated zip file: {reason}") from exc
     if len(names) > MAX_ZIP_MEMBERS:
         raise ModelFileError(path, f"zip with {len(names)} members (over the limit)")
     if "config.json" in names:

@@ -90,7 +90,7 @@ def _read_in_child(path: str) -> ModelInfo:
         status = 0
         try:
             os.close(read_fd)
-            _quiet_child()
+            _quiet_child(write_fd)
             _cap_address_space()
             result: tuple[str, object]
             try:
@@ -113,22 +113,38 @@ def _read_in_child(path: str) -> ModelInfo:
     return _collect(path, pid, read_fd)
 
 
-def _quiet_child() -> None:
-    """Keep the child off stderr.
+def _quiet_child(keep_fd: int) -> None:
+    """Detach the child from everything it inherited, and make it end by itself.
 
-    A crash report or HDF5 diagnostics would break the CLI's one-line error contract; the
-    child's outcome comes back through the pipe.
+    Its standard streams go to ``/dev/null`` (a crash report or HDF5 diagnostics would break
+    the CLI's one-line error contract; the outcome comes back through the pipe) and every
+    other inherited descriptor but ``keep_fd`` is closed, so that a child outliving a killed
+    parent holds no pipe of the parent's caller (an R session, a CI runner) open.  An alarm
+    ends it after ``HDF5_TIMEOUT`` + 5 s even then: SIGALRM's default action kills the
+    process, whatever the HDF5 library is doing.
     """
     import faulthandler
 
     if faulthandler.is_enabled():
         faulthandler.disable()
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(int(HDF5_TIMEOUT) + 5)
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
         os.close(devnull)
+        os.closerange(3, keep_fd)
+        os.closerange(keep_fd + 1, _max_fd())
     except OSError:
         return
+
+
+def _max_fd() -> int:
+    try:
+        return max(int(os.sysconf("SC_OPEN_MAX")), 256)
+    except (OSError, ValueError):
+        return 4096
 
 
 def _cap_address_space() -> None:

@@ -93,12 +93,13 @@ def render_check(report: Report) -> str:
         notes and ignored findings, and a summary line; ends with a newline.
     """
     lines = []
+    several = len({f.python for f in report.findings if f.python}) > 1
     for f in sorted(report.findings, key=lambda f: -f.severity.rank):
         if f.severity is Severity.INFO:
             continue
-        lines.append(
-            command(LEVEL[f.severity.value], _message(f), file=f.model, title=f"{f.code} {f.title}")
-        )
+        where = f" [{f.python}]" if several and f.python else ""
+        lines.append(command(LEVEL[f.severity.value], _message(f), file=f.model,
+                             title=f"{f.code} {f.title}{where}"))
     notes = [f for f in report.findings if f.severity is Severity.INFO]
     if notes or report.ignored:
         lines.append(f"::group::envdoctor: {len(notes)} note(s), {len(report.ignored)} ignored")

@@ -550,9 +550,17 @@ def test_hostile_version_strings_are_junk_not_crashes() -> None:
 
 
 def test_hdf5_text_attributes_holding_arrays_are_not_read(hostile: dict[str, Path]) -> None:
-    info = read_model(str(hostile["hdf5_attribute_arrays"]))
-    assert info.keras_version is None
-    assert info.format.value == "hdf5_not_a_model"
+    """50,000 copies of a config in an array attribute: refused before h5py reads them."""
+    from envdoctor.modelfiles import hdf5
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match="model_config attribute is not text"):
+            hdf5._read_hdf5(str(hostile["hdf5_attribute_arrays"]))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20, peak
 
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -600,3 +608,21 @@ def test_hdf5_memory_blowup_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(hdf5, "_read_hdf5", hog)
     with pytest.raises(ModelFileError, match="needs too much memory"):
         read_model(str(FIXTURES / "tf215" / "mlp.h5"))
+
+
+def test_zip_name_flagged_utf8_that_is_not() -> None:
+    """Found by benchmarks/fuzz_readers.py (seed 11000353): central-directory flag 0x800 on a
+    name that is not UTF-8 made zipfile raise UnicodeDecodeError, reported as "unexpected"."""
+    with pytest.raises(ModelFileError) as info:
+        read_model(str(CORPUS / "zip_utf8_flag_bad_name.keras"))
+    assert "corrupt or truncated zip file" in str(info.value)
+    assert "unexpected error" not in str(info.value)
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.iterdir()), ids=lambda p: p.name)
+def test_saved_crashers_stay_fixed(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every input the fuzzer ever broke envdoctor with, kept in tests/fuzz/corpus/."""
+    from envdoctor.modelfiles import hdf5
+
+    monkeypatch.setattr(hdf5, "HDF5_TIMEOUT", 2.0)
+    read_checked(path, trace=False)
