@@ -96,6 +96,7 @@ def child(seed: int, family: str | None, work: Path, env: str, with_cli: bool) -
         # read_model turns any unexpected exception into a ModelFileError naming it: count
         # those apart, they are reader bugs hidden behind a clean error.
         masked = "unexpected error while reading" in str(exc)
+        result["timeout"] = "HDF5 library did not finish" in str(exc)
         result["outcome"] = "masked" if masked else "rejected"
         if masked:
             result["detail"] = str(exc)[-1000:]
@@ -235,6 +236,9 @@ def main() -> int:
         fam = str(r.get("label", "gen_error")).split(":", 1)[0]
         counts = by_family.setdefault(fam, {})
         counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+    timeouts = [r for r in measured if r.get("timeout")]
+    others = [r for r in measured if not r.get("timeout")]
+    slowest_other = max(others, key=lambda r: r["seconds"], default={})
     summary = {
         "inputs_tried": len(measured),
         "generator_errors": sum(1 for r in results if r["outcome"] == "gen_error"),
@@ -246,6 +250,9 @@ def main() -> int:
         "slowest_seconds": round(slowest.get("seconds", 0.0), 3),
         "slowest_input": slowest.get("label", ""),
         "slowest_seed": slowest.get("seed"),
+        "hdf5_timeouts": len(timeouts),
+        "slowest_seconds_without_hdf5_timeouts": round(slowest_other.get("seconds", 0.0), 3),
+        "slowest_input_without_hdf5_timeouts": slowest_other.get("label", ""),
         "peak_rss_mb": round(peak.get("peak_kb", 0) / 1024, 1),
         "peak_rss_input": peak.get("label", ""),
         "max_rss_growth_mb": round(
@@ -258,8 +265,10 @@ def main() -> int:
     print(json.dumps(summary, indent=2))
     if args.json_out:
         masked = [r for r in results if r["outcome"] in ("masked", "gen_error")]
-        args.json_out.write_text(
-            json.dumps({"summary": summary, "crashes": crashes, "masked": masked}, indent=2))
+        slowest10 = sorted(measured, key=lambda r: -r["seconds"])[:10]
+        args.json_out.write_text(json.dumps(
+            {"summary": summary, "crashes": crashes, "masked": masked, "slowest": slowest10},
+            indent=2))
     return 1 if crashes else 0
 
 

@@ -51,9 +51,10 @@ def _raw_signals(model: ModelInfo) -> tuple[bool, bool]:
         seen += 1
         node = stack.pop()
         if isinstance(node, dict):
-            inner = node.get("config")
+            inner, cls = node.get("config"), node.get("class_name")
             if (
-                node.get("class_name") in INITIALIZERS
+                isinstance(cls, str)  # a hostile config may put a dict here (unhashable)
+                and cls in INITIALIZERS
                 and isinstance(inner, dict)
                 and "dtype" in inner
             ):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import struct
 import zipfile
 from typing import Any, Optional
@@ -32,24 +31,25 @@ MAX_CODE_HEADER = 64
 
 
 def _h5_attr(path: str, name: str) -> Any:
-    import h5py
+    """Parse a root JSON attribute with the readers' bounds (HDF5 read in a child process)."""
+    from envdoctor.modelfiles.config import load_json_bounded
+    from envdoctor.modelfiles.hdf5 import read_text_attribute
 
-    with h5py.File(path, "r") as f:
-        raw = f.attrs.get(name)
-    if raw is None:
+    data = read_text_attribute(path, name)
+    if data is None or len(data) > MAX_CONFIG_BYTES:
         return None
-    data = raw.encode() if isinstance(raw, str) else bytes(raw)
-    if len(data) > MAX_CONFIG_BYTES:
-        return None
-    return json.loads(data)
+    return load_json_bounded(data, name, path)
 
 
 def _archive_config(path: str) -> Any:
+    """Parse ``config.json`` with the readers' bounds (declared size, ratio, depth...)."""
+    from envdoctor.modelfiles.keras_archive import read_member_json
+
     with zipfile.ZipFile(path) as z:
         info = z.getinfo("config.json")
         if info.file_size > MAX_CONFIG_BYTES:
             return None
-        return json.loads(z.read(info))
+        return read_member_json(z, info, path)
 
 
 def training_config(model: ModelInfo) -> Optional[dict[str, Any]]:

@@ -21,7 +21,7 @@ import pickle
 import select
 import signal
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from envdoctor.errors import ModelFileError
 from envdoctor.modelfiles import limits
@@ -72,13 +72,61 @@ def read_hdf5(path: str) -> ModelInfo:
             deep or not valid JSON, or the HDF5 library did not finish within
             :data:`HDF5_TIMEOUT` seconds or crashed on it.
     """
-    if not hasattr(os, "fork") or os.environ.get("ENVDOCTOR_HDF5_IN_PROCESS") == "1":
+    if not _isolated():
         return _read_hdf5(path)
-    return _read_in_child(path)
+    result = _in_child(path, _read_hdf5)
+    if not isinstance(result, ModelInfo):
+        raise ModelFileError(path, "not a readable HDF5 file: the reader sent no model")
+    return result
 
 
-def _read_in_child(path: str) -> ModelInfo:
-    """Run :func:`_read_hdf5` in a forked child; bound its time and memory."""
+def read_text_attribute(path: str, name: str) -> Optional[bytes]:
+    """Read one root text attribute (``model_config``, ``training_config``...) of an HDF5 file.
+
+    Same bounds and isolation as :func:`read_hdf5`: a single value, at most
+    ``limits.MAX_JSON_BYTES`` bytes, read in a child process with a time limit.
+
+    Args:
+        path: the HDF5 file.
+        name: the attribute name.
+
+    Returns:
+        The attribute as bytes, or None when absent or not a single text value.
+
+    Raises:
+        ModelFileError: the file is not readable HDF5, the attribute is over the size bound,
+            or the HDF5 library did not finish or crashed.
+    """
+
+    def read(p: str) -> Optional[bytes]:
+        try:
+            import h5py
+
+            with h5py.File(p, "r") as root:
+                return _attr(root.attrs, name, p)
+        except ModelFileError:
+            raise
+        except Exception as exc:
+            raise ModelFileError(p, f"not a readable HDF5 file: {type(exc).__name__}") from None
+
+    if not _isolated():
+        return read(path)
+    result = _in_child(path, read)
+    return result if isinstance(result, bytes) else None
+
+
+def _isolated() -> bool:
+    """True when HDF5 is read in a child process (POSIX, unless turned off)."""
+    return hasattr(os, "fork") and os.environ.get("ENVDOCTOR_HDF5_IN_PROCESS") != "1"
+
+
+def _in_child(path: str, reader: Callable[[str], object]) -> object:
+    """Run ``reader(path)`` in a forked child and return its result; bound time and memory.
+
+    Raises:
+        ModelFileError: h5py is missing, ``reader`` raised (its message is kept for a
+            ``ModelFileError``), or the child timed out, crashed or ran out of memory.
+    """
     try:
         import h5py  # noqa: F401  (imported once here, not in every child)
     except ImportError:
@@ -94,7 +142,7 @@ def _read_in_child(path: str) -> ModelInfo:
             _cap_address_space()
             result: tuple[str, object]
             try:
-                result = ("ok", _read_hdf5(path))
+                result = ("ok", reader(path))
             except ModelFileError as exc:
                 result = ("error", exc.message)
             except MemoryError:
@@ -164,7 +212,7 @@ def _cap_address_space() -> None:
         return
 
 
-def _collect(path: str, pid: int, read_fd: int) -> ModelInfo:
+def _collect(path: str, pid: int, read_fd: int) -> object:
     """Read the child's answer with a deadline; kill it on timeout; explain a crash."""
     chunks: list[bytes] = []
     deadline = time.monotonic() + HDF5_TIMEOUT
@@ -205,7 +253,7 @@ def _collect(path: str, pid: int, read_fd: int) -> ModelInfo:
             )
         raise ModelFileError(path, "not a readable HDF5 file: the reader stopped early")
     kind, payload = pickle.loads(b"".join(chunks))  # noqa: S301 (our own child's objects)
-    if kind == "ok" and isinstance(payload, ModelInfo):
+    if kind == "ok":
         return payload
     raise ModelFileError(path, str(payload))
 

@@ -112,6 +112,25 @@ def _unsafe(name: str) -> bool:
     return name.startswith(("/", "\\")) or bool(_DRIVE.match(name)) or ".." in parts
 
 
+def read_member_json(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -> object:
+    """Parse one JSON member of an archive with the reader's bounds.
+
+    Args:
+        zf: the open archive.
+        info: the member.
+        path: the archive path, for messages.
+
+    Returns:
+        The parsed JSON value.
+
+    Raises:
+        ModelFileError: the member declares more than ``limits.MAX_JSON_BYTES`` bytes,
+            expands more than ``limits.MAX_ZIP_RATIO`` times, holds more than it declares,
+            or is not bounded, valid UTF-8 JSON (see ``load_json_bounded``).
+    """
+    return _read_member(zf, info, path)
+
+
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -> object:
     """Parse one small JSON member with declared-size, ratio and read caps."""
     name, declared = info.filename, info.file_size

@@ -620,9 +620,18 @@ def test_zip_name_flagged_utf8_that_is_not() -> None:
 
 
 @pytest.mark.parametrize("path", sorted(CORPUS.iterdir()), ids=lambda p: p.name)
-def test_saved_crashers_stay_fixed(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every input the fuzzer ever broke envdoctor with, kept in tests/fuzz/corpus/."""
+def test_saved_crashers_stay_fixed(path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   env: Path) -> None:
+    """Every input the fuzzer ever broke envdoctor with, kept in tests/fuzz/corpus/:
+
+    * ``hdf5_global_heap_loop.h5`` (seed 7000702): HDF5 spins for ever on a damaged heap;
+    * ``zip_utf8_flag_bad_name.keras`` (seed 11000353): UnicodeDecodeError from zipfile;
+    * ``hdf5_class_name_is_a_dict.weights.h5`` (seed 23016279): a ``class_name`` that is a
+      JSON object crashed ``check`` (``TypeError: unhashable type: 'dict'`` in the legacy
+      .h5 check, exit 3).
+    """
     from envdoctor.modelfiles import hdf5
 
     monkeypatch.setattr(hdf5, "HDF5_TIMEOUT", 2.0)
     read_checked(path, trace=False)
+    assert_cli_clean(path, env)
