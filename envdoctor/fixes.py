@@ -151,6 +151,23 @@ def env_unset(name: str) -> tuple[Fix, Fix]:
     )
 
 
+def lit(value: object) -> str:
+    """Return ``value`` as a quoted string literal valid in both Python and R.
+
+    Paths and names come from model files and may hold quotes, backslashes or newlines; a
+    fix line must stay one literal, never code.  JSON string syntax (double quotes with
+    backslash escapes) is a valid string literal in Python and in R.
+    """
+    import json
+
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def is_dotted_identifier(name: str) -> bool:
+    """True when ``name`` is ``a.b.c`` of Python identifiers (safe to paste as code)."""
+    return bool(name) and all(part.isidentifier() for part in name.split("."))
+
+
 def python_fix(line: str, description: str = "") -> Fix:
     """Return a line of Python to paste (kind ``python``)."""
     return Fix("python", line, description)

@@ -171,3 +171,22 @@ def test_check_never_imports_tensorflow_or_keras() -> None:
     )
     assert "IMPORTED []" in proc.stderr
     assert proc.returncode in (0, 1)
+
+
+def test_fix_lines_quote_hostile_paths_and_names(tmp_path: Path) -> None:
+    """A path with quotes and a newline stays one string literal in every Python/R fix line."""
+    import ast
+    import shutil
+
+    hostile = tmp_path / 'x"); __import__("os").system("touch pwned"); ("\nz.weights.h5'
+    shutil.copy(REPO / "tests" / "fixtures" / "tf221" / "mlp.weights.h5", hostile)
+    proc = run("check", str(hostile), "--format", "json")
+    data = json.loads(proc.stdout)
+    lines = [fx["text"] for f in data["findings"] for fx in f["fixes"] if fx["kind"] == "python"]
+    assert lines
+    for line in lines:
+        tree = ast.parse(line)  # one statement, and the path is a single Constant
+        consts = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)]
+        assert str(hostile) in consts, line
+        assert not any(isinstance(n, ast.Call) and getattr(n.func, "id", "") == "__import__"
+                       for n in ast.walk(tree))

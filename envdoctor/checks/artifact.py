@@ -14,6 +14,7 @@ from typing import Optional
 
 from envdoctor import fixes
 from envdoctor.checks.runtime import WHOLE_MODEL_FORMATS, finding
+from envdoctor.fixes import lit
 from envdoctor.types import Environment, Finding, Fix, ModelFormat, ModelInfo, Severity
 
 _WHAT: dict[ModelFormat, str] = {
@@ -40,15 +41,15 @@ def _fixes(model: ModelInfo, env: Environment) -> list[Fix]:
             fixes.note(
                 "build the same architecture in code (the training script), then load the weights"
             ),
-            fixes.python_fix(f'model.load_weights("{p}")', "after building the model in code"),
+            fixes.python_fix(f'model.load_weights({lit(p)})', "after building the model in code"),
             fixes.r_fix(
-                f'load_model_weights(model, "{p}")', "keras3 R package, after building the model"
+                f'load_model_weights(model, {lit(p)})', "keras3 R package, after building the model"
             ),
         ]
     if fmt is ModelFormat.KERAS_CONFIG_JSON:
         return [
             fixes.python_fix(
-                f'model = keras.models.model_from_json(open("{p}").read())',
+                f'model = keras.models.model_from_json(open({lit(p)}).read())',
                 "rebuild the architecture; weights must come from elsewhere",
             ),
             fixes.python_fix(
@@ -58,21 +59,21 @@ def _fixes(model: ModelInfo, env: Environment) -> list[Fix]:
     if fmt is ModelFormat.TF_CHECKPOINT:
         return [
             fixes.python_fix(
-                f'tf.train.Checkpoint(model=model).restore("{p}")',
+                f'tf.train.Checkpoint(model=model).restore({lit(p)})',
                 "after building the model in code",
             )
         ]
     if fmt is ModelFormat.TFLITE:
         return [
             fixes.python_fix(
-                f'interpreter = tf.lite.Interpreter(model_path="{p}")',
+                f'interpreter = tf.lite.Interpreter(model_path={lit(p)})',
                 "run it with the TFLite interpreter (ai_edge_litert from TF 2.20)",
             )
         ]
     if fmt is ModelFormat.FROZEN_GRAPHDEF:
         return [
             fixes.python_fix(
-                f'g = tf.compat.v1.GraphDef(); g.ParseFromString(open("{p}", "rb").read())',
+                f'g = tf.compat.v1.GraphDef(); g.ParseFromString(open({lit(p)}, "rb").read())',
                 "then tf.compat.v1.import_graph_def(g) inside a tf.Graph",
             )
         ]

@@ -16,6 +16,7 @@ from typing import Optional
 
 from envdoctor import fixes
 from envdoctor.checks.runtime import KerasRuntime, effective_keras, finding, runtime_evidence
+from envdoctor.fixes import lit
 from envdoctor.knowledge import tables
 from envdoctor.knowledge.versions import key
 from envdoctor.types import (
@@ -67,33 +68,41 @@ def _name(obj: CustomObject) -> str:
 def _fixes(model: ModelInfo, obj: CustomObject, compile_only: bool) -> list[Fix]:
     out: list[Fix] = []
     short = obj.class_name.split(">")[-1]
+    if not fixes.is_dotted_identifier(short):
+        # A class name that is not an identifier would paste as code: say it in words.
+        return [
+            fixes.note(
+                f"define and register the custom object named {lit(short)} before load_model;"
+                " its name is not a Python identifier, so no code line is suggested"
+            )
+        ]
     keys = dict.fromkeys([_name(obj), short])
     if compile_only:
         out.append(
             fixes.python_fix(
-                f'model = keras.saving.load_model("{model.path}", compile=False)',
+                f'model = keras.saving.load_model({lit(model.path)}, compile=False)',
                 "the object is only needed to compile (loss/metric)",
             )
         )
-        out.append(fixes.r_fix(f'model <- keras3::load_model("{model.path}", compile = FALSE)'))
-    if obj.module and obj.module != R_GLOBALENV:
+        out.append(fixes.r_fix(f'model <- keras3::load_model({lit(model.path)}, compile = FALSE)'))
+    if obj.module and obj.module != R_GLOBALENV and fixes.is_dotted_identifier(obj.module):
         out.append(
             fixes.python_fix(
                 f"import {obj.module}",
                 f"before load_model: registers {_name(obj)} (module on PYTHONPATH)",
             )
         )
-    py_map = ", ".join(f'"{k}": {short}' for k in keys)
+    py_map = ", ".join(f'{lit(k)}: {short}' for k in keys)
     out.append(
         fixes.python_fix(
-            f'model = keras.saving.load_model("{model.path}", custom_objects={{{py_map}}})',
+            f'model = keras.saving.load_model({lit(model.path)}, custom_objects={{{py_map}}})',
             f"with {short} defined or imported first",
         )
     )
-    r_map = ", ".join(f'"{k}" = {short}' for k in keys)
+    r_map = ", ".join(f'{lit(k)} = {short}' for k in keys)
     out.append(
         fixes.r_fix(
-            f'model <- keras3::load_model("{model.path}", custom_objects = list({r_map}))',
+            f'model <- keras3::load_model({lit(model.path)}, custom_objects = list({r_map}))',
             f"with {short} defined in R first",
         )
     )
@@ -157,7 +166,7 @@ def _one(
                     f'name = "{obj.class_name.split(">")[-1]}")',
                     "register it before load_model()",
                 ),
-                fixes.r_fix(f'model <- keras3::load_model("{model.path}")'),
+                fixes.r_fix(f'model <- keras3::load_model({lit(model.path)})'),
             ),
         )
         return

@@ -18,6 +18,7 @@ from envdoctor.checks.runtime import (
     saved_by_tf_keras,
     saver_generation,
 )
+from envdoctor.fixes import lit
 from envdoctor.knowledge import tables
 from envdoctor.knowledge.versions import key, minor
 from envdoctor.types import Environment, Finding, Fix, ModelFormat, ModelInfo, Severity
@@ -104,7 +105,7 @@ def _legacy_keras_fixes(env: Environment, model: ModelInfo) -> list[Fix]:
         out += fixes.env_fix("TF_USE_LEGACY_KERAS", "1")
         out.append(
             fixes.python_fix(
-                f'tf.keras.models.load_model("{model.path}")',
+                f'tf.keras.models.load_model({lit(model.path)})',
                 "then load through tf.keras (Keras 2)",
             )
         )
@@ -141,13 +142,13 @@ def check_savedmodel_in_keras3(model: Optional[ModelInfo], env: Environment) -> 
     if rt.tensorflow and rt.backend == "tensorflow":
         fix_list.append(
             fixes.python_fix(
-                f'layer = keras.layers.TFSMLayer("{model.path}", call_endpoint="{endpoint}")',
+                f'layer = keras.layers.TFSMLayer({lit(model.path)}, call_endpoint={lit(endpoint)})',
                 "inference-only Keras layer over the SavedModel (TensorFlow backend)",
             )
         )
         fix_list.append(
             fixes.python_fix(
-                f'fn = tf.saved_model.load("{model.path}").signatures["{endpoint}"]',
+                f'fn = tf.saved_model.load({lit(model.path)}).signatures[{lit(endpoint)}]',
                 "call the serving signature with TensorFlow directly",
             )
         )

@@ -21,6 +21,7 @@ from envdoctor.checks.runtime import (
     runtime_evidence,
     saver_python_range,
 )
+from envdoctor.fixes import lit
 from envdoctor.knowledge import tables
 from envdoctor.knowledge.versions import key, python_minor
 from envdoctor.types import Environment, Finding, Fix, ModelFormat, ModelInfo, Severity
@@ -86,11 +87,11 @@ def check_lambda_safe_mode(model: Optional[ModelInfo], env: Environment) -> Iter
         evidence=(("lambda layers", names), *runtime_evidence(rt)),
         fixes=(
             fixes.python_fix(
-                f'model = {fn}("{model.path}", safe_mode=False)',
+                f'model = {fn}({lit(model.path)}, safe_mode=False)',
                 "ONLY if you trust the file: this runs code stored in it",
             ),
             fixes.r_fix(
-                f'model <- keras3::load_model("{model.path}", safe_mode = FALSE)',
+                f'model <- keras3::load_model({lit(model.path)}, safe_mode = FALSE)',
                 "ONLY if you trust the file",
             ),
             fixes.note(

@@ -14,6 +14,7 @@ from typing import Optional
 from envdoctor import fixes
 from envdoctor.checks import rawconfig
 from envdoctor.checks.runtime import effective_keras, finding, runtime_evidence, saver_generation
+from envdoctor.fixes import lit
 from envdoctor.knowledge import tables
 from envdoctor.knowledge.versions import key, major
 from envdoctor.types import Environment, Finding, Fix, ModelFormat, ModelInfo, Severity
@@ -259,10 +260,10 @@ def check_h5_loss_alias(model: Optional[ModelInfo], env: Environment) -> Iterato
         evidence=(("loss", ", ".join(losses)), *runtime_evidence(rt)),
         fixes=(
             fixes.python_fix(
-                f'model = keras.saving.load_model("{model.path}", compile=False)',
+                f'model = keras.saving.load_model({lit(model.path)}, compile=False)',
                 "load for inference; compile again with the full loss name if training",
             ),
-            fixes.r_fix(f'model <- keras3::load_model("{model.path}", compile = FALSE)'),
+            fixes.r_fix(f'model <- keras3::load_model({lit(model.path)}, compile = FALSE)'),
             fixes.note(
                 "to train again, compile with the full name: "
                 + ", ".join(f"{b} -> {FULL_NAMES.get(b.lower(), b)}" for b in bad)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Optional
 
 from envdoctor.checks.runtime import finding
+from envdoctor.fixes import lit
 from envdoctor.types import Environment, Finding, Fix, ModelInfo, Severity
 
 if TYPE_CHECKING:
@@ -122,12 +123,12 @@ def _verified_fix(attempt: Attempt, loader: str, path: str, endpoint: str) -> Fi
     desc = f"verified: loads and predicts ({seconds:.2f} s here)"
     call = loader or "keras.saving.load_model"
     if attempt.kind == "tf_saved_model_load":
-        text = f'fn = tf.saved_model.load("{path}").signatures["{endpoint}"]'
+        text = f'fn = tf.saved_model.load({lit(path)}).signatures[{lit(endpoint)}]'
     elif attempt.kind == "tfsm_layer":
-        text = f'layer = keras.layers.TFSMLayer("{path}", call_endpoint="{endpoint}")'
+        text = f'layer = keras.layers.TFSMLayer({lit(path)}, call_endpoint={lit(endpoint)})'
     else:
         args = "".join(f", {k}={v!r}" for k, v in attempt.kwargs.items())
-        text = f'model = {call}("{path}"{args})'
+        text = f'model = {call}({lit(path)}{args})'
         if attempt.modules:
             text = f"import {', '.join(attempt.modules)}\n{text}"
     if attempt.kind == "unsafe":
@@ -189,7 +190,7 @@ def verify_findings(
             shown = {f.text for f in fixes}
             fixes.extend(f for f in fix_texts(expl.best, model.path) if f.text not in shown)
         code = "ED001" if failure.name == "load" else "ED002"
-        call = f'{loader}("{model.path}")' if code == "ED001" else "a float32 forward pass"
+        call = f'{loader}({lit(model.path)})' if code == "ED001" else "a float32 forward pass"
         import_failed = harness.import_step is not None and not harness.import_step.ok
         what = "importing the framework" if import_failed else call
         detail = (f"Verify ran {what} in {env.python}: {_headline(failure, expl)}. "
@@ -241,14 +242,14 @@ def _failure_findings(model: ModelInfo, harness: HarnessRun, run: ModelRun, fail
         fix = "a crash inside TensorFlow often means a binary mismatch: run envdoctor check"
         if harness.memory_limit:
             fix += (f"; it can also be the address-space limit ({limit}): "
-                    f'retry with envdoctor verify "{model.path}" --memory 0')
+                    f'retry with envdoctor verify {lit(model.path)} --memory 0')
     elif failure.name == "timeout":
         severity = Severity.WARNING
         what = f"the per-model time limit ({harness.timeout:g} s) ran out"
-        fix = f'envdoctor verify "{model.path}" --timeout {int(harness.timeout * 3)}'
+        fix = f'envdoctor verify {lit(model.path)} --timeout {int(harness.timeout * 3)}'
     else:
         severity, what = Severity.WARNING, f"the address-space limit ({limit}) was reached"
-        fix = f'envdoctor verify "{model.path}" --memory 16G'
+        fix = f'envdoctor verify {lit(model.path)} --memory 16G'
     done = ", ".join(f"{s.name} {'ok' if s.ok else 'failed'}" for s in run.steps[:-1]) or "none"
     return [finding(
         "ED006", severity,

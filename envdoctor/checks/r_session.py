@@ -23,6 +23,7 @@ from typing import Optional
 from envdoctor import fixes
 from envdoctor.checks.custom_objects import R_GLOBALENV
 from envdoctor.checks.runtime import effective_keras, finding, tensorflow_version
+from envdoctor.fixes import lit
 from envdoctor.knowledge import tables
 from envdoctor.rlang import context, facts, rcode
 from envdoctor.rlang.r_packages import RInstall, r_version_satisfies
@@ -210,7 +211,7 @@ def _requirement_findings(install: RInstall) -> Iterator[Finding]:
                     (name, f"{pkg.version} ({pkg.library})"),
                     (dep, f"{have or 'not installed'}; needed {spec or 'any'}"),
                 ),
-                fixes=(fixes.r_fix(f'install.packages("{dep}")'),),
+                fixes=(fixes.r_fix(f'install.packages({lit(dep)})'),),
                 source=f"{pkg.library}/{name}/DESCRIPTION (Depends/Imports)",
             )
 
@@ -246,12 +247,12 @@ def check_r_custom_objects(model: Optional[ModelInfo], env: Environment) -> Iter
         if install is not None and "keras3" in install.packages:
             lines.append(
                 fixes.r_fix(
-                    f'register_keras_serializable({short}, name = "{short}", '
-                    f'package = "{package}")',
+                    f'register_keras_serializable({short}, name = {lit(short)}, '
+                    f'package = {lit(package)})',
                     "keras3: register it under the name the file records",
                 )
             )
-    mapping = "list(" + ", ".join(f'"{k}" = {v}' for k, v in keys.items()) + ")"
+    mapping = "list(" + ", ".join(f'{lit(k)} = {v}' for k, v in keys.items()) + ")"
     lines.append(
         fixes.r_fix(
             rcode.load_line(
@@ -329,7 +330,7 @@ def binding_finding(
                     "in ~/.Renviron or the project's .Renviron",
                 ),
                 fixes.r_fix(
-                    f'envdoctor_use("{model}")',
+                    f'envdoctor_use({lit(model)})',
                     "in .Rprofile (source scripts/envdoctor.R first); restart R",
                 ),
             )
@@ -367,7 +368,7 @@ def already_initialized_finding(
     """
     fact = facts.fact("reticulate_already_initialized")
     target = alternative or "<the interpreter envdoctor which --for-r prints>"
-    use = f'envdoctor_use("{model}")' if model else "envdoctor_use(MODEL)"
+    use = f'envdoctor_use({lit(model)})' if model else "envdoctor_use(MODEL)"
     return finding(
         "ED909",
         Severity.ERROR,

@@ -15,6 +15,7 @@ from typing import Optional
 
 from envdoctor import fixes
 from envdoctor.checks.runtime import effective_keras, finding, tensorflow_version
+from envdoctor.fixes import lit
 from envdoctor.knowledge import tables
 from envdoctor.knowledge.versions import key, major, minor
 from envdoctor.types import Environment, Finding, Fix, ModelFormat, ModelInfo, Severity
@@ -149,9 +150,9 @@ def check_tf1(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]
         + "; load it with TensorFlow and call its signatures (TF 2 runs TF 1 graphs).",
         evidence=(("saved with", model.tensorflow_version or ""), ("signature", sig)),
         fixes=(
-            fixes.python_fix(f'fn = tf.saved_model.load("{model.path}").signatures["{sig}"]'),
+            fixes.python_fix(f'fn = tf.saved_model.load({lit(model.path)}).signatures[{lit(sig)}]'),
             fixes.python_fix(
-                f'tf.compat.v1.saved_model.load(sess, ["serve"], "{model.path}")',
+                f'tf.compat.v1.saved_model.load(sess, ["serve"], {lit(model.path)})',
                 "TF 1 style, inside a tf.compat.v1.Session (use the SavedModel's own tags)",
             ),
         ),
@@ -192,7 +193,7 @@ def check_no_keras_metadata(model: Optional[ModelInfo], env: Environment) -> Ite
         evidence=(("signature", sig),),
         fixes=(
             fixes.python_fix(
-                f'fn = tf.keras.models.load_model("{model.path}").signatures["{sig}"]'
+                f'fn = tf.keras.models.load_model({lit(model.path)}).signatures[{lit(sig)}]'
             ),
         ),
         source=fact["source"],

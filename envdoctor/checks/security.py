@@ -14,6 +14,7 @@ from envdoctor import fixes
 from envdoctor.checks.custom_objects import keras_imports_module
 from envdoctor.checks.lambdas import safe_mode_refuses
 from envdoctor.checks.runtime import KerasRuntime, effective_keras, finding, runtime_evidence
+from envdoctor.fixes import lit
 from envdoctor.knowledge import tables
 from envdoctor.knowledge.versions import satisfies_any
 from envdoctor.types import Environment, Finding, ModelFormat, ModelInfo, SecurityObject, Severity
@@ -100,7 +101,7 @@ def check_wrappers_refused(model: Optional[ModelInfo], env: Environment) -> Iter
             evidence=((obj.kind, obj.where), *runtime_evidence(rt)),
             fixes=(
                 fixes.python_fix(
-                    f'model = keras.saving.load_model("{model.path}", safe_mode=False)',
+                    f'model = keras.saving.load_model({lit(model.path)}, safe_mode=False)',
                     "ONLY if you trust the file and what it points to",
                 ),
             ),

@@ -20,6 +20,7 @@ from envdoctor.checks.runtime import (
     saved_by_tf_keras,
     saver_generation,
 )
+from envdoctor.fixes import lit
 from envdoctor.knowledge import tables
 from envdoctor.knowledge.versions import key, satisfies
 from envdoctor.types import Environment, Finding, Fix, ModelFormat, ModelInfo, Severity
@@ -152,7 +153,7 @@ def check_regressions(model: Optional[ModelInfo], env: Environment) -> Iterator[
             "ED107",
             Severity(row["severity"]),
             f"{row['id']}: Keras {model.keras_version} files loaded by {rt.label()} fail with "
-            f'"{row["text"]}". Remedy: {row["fix"]}.',
+            f'{lit(row["text"])}. Remedy: {row["fix"]}.',
             evidence=_evidence(model, rt),
             fixes=_regression_fixes(env, row),
             source=row["source"],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from envdoctor.fixes import lit
 from envdoctor.knowledge import tables
 from envdoctor.rlang import facts
 from envdoctor.rlang.reticulate import probe_bug_applies
@@ -103,7 +104,7 @@ def explain_error(
         fixes = [Fix("note", str(sig["fix"]))]
         if code == "ED701" and model:
             fixes.append(
-                Fix("note", f'envdoctor_check("{model}") prints the R code for its inputs')
+                Fix("note", f'envdoctor_check({lit(model)}) prints the R code for its inputs')
             )
         found.append(
             Finding(

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Optional
 
+from envdoctor.fixes import lit
 from envdoctor.rlang.r_packages import RInstall
 from envdoctor.types import Fix, InputSpec, ModelFormat, ModelInfo
 
@@ -110,12 +111,12 @@ def input_lines(
             f"{var} <- array({values}, dim = {dim_text})  # {layout}; from a flat vector v: {how}"
         )
         if numpy_converts:
-            lines.append(f'{var}_py <- reticulate::np_array({var}, dtype = "{dtype}")')
+            lines.append(f'{var}_py <- reticulate::np_array({var}, dtype = {lit(dtype)})')
         else:
             perm = "rev(seq_along(dim(" + var + ")))"
             lines.append(
                 f"{var}_py <- np$asarray(as.numeric(aperm({var}, {perm})), "
-                f'dtype = "{dtype}")$reshape(as.list(dim({var})))'
+                f'dtype = {lit(dtype)})$reshape(as.list(dim({var})))'
             )
     return lines
 

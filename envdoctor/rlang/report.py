@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional, TextIO
 
+from envdoctor.fixes import lit
 from envdoctor.rlang import context
 from envdoctor.rlang.r_packages import WATCHED, RInstall, read_r_install
 from envdoctor.rlang.reticulate import Binding, iter_steps, resolve
@@ -115,7 +116,7 @@ def render_reticulate(report: ReticulateReport, out: TextIO) -> None:
             text += f" ({', '.join(missing)}: not installed)"
         _wrap(out, 2, text)
     version = b.reticulate_version or "1.28 assumed"
-    module = f'import("{b.required_module}")' if b.required_module else "py_config()"
+    module = f'import({lit(b.required_module)})' if b.required_module else "py_config()"
     _wrap(out, 2, f"in {report.cwd}, reticulate {version} with {module}:")
     if b.error:
         _wrap(out, 4, f"R stops: {b.error}")
