@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from envdoctor.errors import EnvironmentReadError, UsageError
+from envdoctor.probe.runner import kill_tree
 from envdoctor.types import (
     CandidateInfo,
     CheckItem,
@@ -419,17 +420,6 @@ def _pump(stream: Any, sink: bytearray, cap: int, keep_tail: bool) -> None:
         return
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        if os.name == "posix":
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
-    except (ProcessLookupError, PermissionError, OSError):
-        with contextlib.suppress(OSError):
-            proc.kill()
-
-
 def child_environment(environ: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
     """The environment of the harness: ``environ`` cleaned of R's library paths, plus ``extra``.
 
@@ -528,13 +518,13 @@ def _run(cmd: list[str], cwd: str, env: dict[str, str],
         timed_out = True
     finally:
         if timed_out or proc.poll() is None:
-            _kill(proc)
+            kill_tree(proc)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
         t_out.join(2.0)
         t_err.join(2.0)
         if t_out.is_alive() or t_err.is_alive():
-            _kill(proc)  # a grandchild still holds the pipes
+            kill_tree(proc)  # a grandchild still holds the pipes
         for stream in (proc.stdout, proc.stderr):
             with contextlib.suppress(OSError):
                 stream.close()

@@ -145,8 +145,8 @@ def _pump(
         return
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the process and, on POSIX, its whole process group."""
+def kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the process and, on POSIX, its whole process group (started with a new session)."""
     try:
         if os.name == "posix":
             os.killpg(proc.pid, signal.SIGKILL)
@@ -325,16 +325,16 @@ def run_probe(python: str, timeout: float = 20.0) -> dict[str, object]:
                 if flood.is_set():
                     break
         if timed_out or flood.is_set():
-            _kill(proc)
+            kill_tree(proc)
         else:
             # The interpreter exited; a child it left behind may still hold the pipes.
             for t in (t_out, t_err):
                 t.join(max(0.0, min(1.0, timeout - (time.monotonic() - start))))
             if t_out.is_alive() or t_err.is_alive():
-                _kill(proc)
+                kill_tree(proc)
     finally:
         if proc.poll() is None:
-            _kill(proc)
+            kill_tree(proc)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
         t_out.join(1.0)
