@@ -46,6 +46,11 @@ LIVE_DIR = REPO_ROOT / "tests" / "live"
 SAVER_SCRIPT = REPO_ROOT / "scripts" / "fixture_saver.py"
 REAL_LOAD_SCRIPT = REPO_ROOT / "scripts" / "real_load.py"
 SPEC_FILE_NAME = ".envdoctor-spec.json"
+#: One committed lock per environment: the exact ``name==version`` set that
+#: environment had when it was last built and proven (``uv pip freeze``).  Builds
+#: install with ``--constraint`` on it, so a new upstream release cannot change a
+#: test environment.  ``python scripts/make_fixtures.py lock --names X`` rewrites it.
+LOCKS_DIR = REPO_ROOT / "tests" / "live" / "locks"
 
 #: Bump to force every cached environment to be rebuilt.
 CACHE_SCHEMA = 1
@@ -172,13 +177,27 @@ def envs_root() -> Path:
     return Path.home() / ".cache" / "envdoctor" / "test-envs"
 
 
+def lock_path(spec: dict[str, Any]) -> Path:
+    """Return the committed lock file of ``spec`` (it may not exist yet)."""
+    return LOCKS_DIR / f"{spec['name']}.txt"
+
+
+def read_lock(spec: dict[str, Any]) -> str:
+    """Return the text of ``spec``'s lock file, or ``""`` when there is none."""
+    try:
+        return lock_path(spec).read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
 def spec_hash(spec: dict[str, Any]) -> str:
-    """Return a stable hash of everything that defines an environment."""
+    """Return a stable hash of everything that defines an environment (lock included)."""
     payload = {
         "schema": CACHE_SCHEMA,
         "python": spec["python"],
         "requirements": sorted(spec["requirements"]),
         "env": dict(sorted(spec["env"].items())),
+        "lock": hashlib.sha256(read_lock(spec).encode("utf-8")).hexdigest(),
     }
     text = json.dumps(payload, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -257,9 +276,15 @@ def ensure_env(spec: dict[str, Any], rebuild: bool = False) -> Path:
     log(f"building {spec['name']} (Python {spec['python']}: {interpreter}) in {env_dir}")
     started = time.monotonic()
     _run([*uv, "venv", "--quiet", "--python", str(interpreter), str(env_dir)])
-    _run([*uv, "pip", "install", "--python", str(python), *spec["requirements"]])
+    lock = lock_path(spec)
+    constraint = ["--constraint", str(lock)] if lock.is_file() else []
+    _run([*uv, "pip", "install", "--python", str(python), *constraint, *spec["requirements"]])
     seconds = round(time.monotonic() - started, 1)
     freeze = _run([*uv, "pip", "freeze", "--python", str(python)]).stdout.split()
+    if not constraint:
+        # First build of a new environment: record what it got, to be committed.
+        write_lock(spec, freeze)
+        digest = spec_hash(spec)
     record = {
         "hash": digest,
         "spec": spec,
@@ -271,6 +296,39 @@ def ensure_env(spec: dict[str, Any], rebuild: bool = False) -> Path:
     (env_dir / SPEC_FILE_NAME).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     log(f"built {spec['name']} in {seconds}s")
     return python
+
+
+def write_lock(spec: dict[str, Any], freeze: list[str]) -> Path:
+    """Write ``spec``'s lock file from a ``uv pip freeze`` listing; return its path."""
+    LOCKS_DIR.mkdir(parents=True, exist_ok=True)
+    header = (
+        f"# Lock of the test environment {spec['name']!r} (Python {spec['python']}):"
+        " uv pip freeze of the built environment.\n"
+        "# Regenerate: python scripts/make_fixtures.py lock --names "
+        f"{spec['name']}\n"
+    )
+    pins = sorted((line for line in freeze if "==" in line), key=str.lower)
+    path = lock_path(spec)
+    path.write_text(header + "\n".join(pins) + "\n", encoding="utf-8")
+    return path
+
+
+def relock(spec: dict[str, Any]) -> Path:
+    """Rewrite ``spec``'s lock from its built environment (built first if absent).
+
+    The cached environment stays valid: its spec record gets the new hash.
+    """
+    env_dir = envs_root() / spec["name"]
+    python = env_python(env_dir)
+    if not python.exists():
+        ensure_env(spec)
+    freeze = _run([*uv_command(), "pip", "freeze", "--python", str(python)]).stdout.split()
+    path = write_lock(spec, freeze)
+    record = _read_spec_file(env_dir) or {"spec": spec}
+    record["hash"] = spec_hash(spec)
+    record["installed"] = freeze
+    (env_dir / SPEC_FILE_NAME).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def ensure_envs(names: Iterable[str] | None = None, extra: bool = False) -> dict[str, Path]:
@@ -499,6 +557,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         ("envs", "build/reuse environments and print name<TAB>python"),
         ("save", "build environments, then save fixtures into tests/fixtures/<env>/"),
         ("truth", "load every fixture in every environment; write tests/live/"),
+        ("lock", "rewrite tests/live/locks/<env>.txt from the built environments"),
     ):
         p = sub.add_parser(command, help=help_text)
         p.add_argument("--extra", action="store_true", help="include the extra tier")
@@ -519,6 +578,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         specs = select_specs(args.names.split(","), args.extra)
+        if args.command == "lock":
+            for spec in specs:
+                print(f"{spec['name']}\t{relock(spec)}")
+            return 0
         pythons: dict[str, Path] = {}
         for spec in specs:
             pythons[spec["name"]] = ensure_env(spec, rebuild=args.rebuild)
