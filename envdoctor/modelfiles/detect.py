@@ -47,6 +47,7 @@ import zlib
 from typing import Any, Callable, Optional
 
 from envdoctor.errors import ModelFileError
+from envdoctor.modelfiles.lfs import GIT_LFS_PREFIX, LFS_NEEDS, lfs_pointer_info
 from envdoctor.modelfiles.limits import (
     MAX_JSON_BYTES,
     MAX_PB_BYTES,
@@ -70,7 +71,6 @@ HDF5_OFFSETS = (0, 512, 1024, 2048)
 TFLITE_IDENTIFIER = b"TFL3"
 TABLE_MAGIC = (0xDB4775248B80FB57).to_bytes(8, "little")
 OBJECT_GRAPH_KEY = b"_CHECKPOINTABLE_OBJECT_GRAPH"
-GIT_LFS_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 NPY_MAGIC = b"\x93NUMPY"
 
 PICKLE_SCAN_BYTES = 1024 * 1024
@@ -87,8 +87,6 @@ MAX_LISTED = 8
 
 _SHARD = re.compile(r"^(?P<prefix>.+)\.data-(?P<index>\d{5})-of-(?P<count>\d{5})$")
 _OP_NAME = re.compile(rb"^[A-Za-z0-9_>.][A-Za-z0-9_>./-]*$")
-_LFS_OID = re.compile(rb"^oid ([a-z0-9]+):([0-9a-f]+)$", re.MULTILINE)
-_LFS_SIZE = re.compile(rb"^size (\d{1,20})$", re.MULTILINE)
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".sav", ".p", ".pck", ".pcl", ".dill")
 _KERAS_SUFFIXES = (".keras", ".h5", ".hdf5", ".pb", ".tflite", ".json")
 _JOBLIB_COMPRESSIONS: tuple[tuple[bytes, str], ...] = (
@@ -114,7 +112,6 @@ SESSION_BUNDLE_NEEDS = (
 )
 TFLITE_NEEDS = "tf.lite.Interpreter / ai_edge_litert; not a Keras model"
 FROZEN_GRAPH_NEEDS = "tf.compat.v1 import_graph_def; not loadable with load_model"
-LFS_NEEDS = "`git lfs pull` (or `git lfs fetch && git lfs checkout`) in the repository"
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -213,25 +210,6 @@ def describe_bytes(head: bytes) -> str:
 
 
 # --------------------------------------------------------------------------- git lfs
-
-
-def lfs_pointer_info(data: bytes) -> tuple[Optional[str], Optional[int]]:
-    """Parse a git-lfs pointer file.
-
-    Args:
-        data: the file's bytes (a pointer is under 1024 bytes).
-
-    Returns:
-        ``(oid as "sha256:<hex>" or None, size of the real object in bytes or None)``.
-    """
-    oid_match = _LFS_OID.search(data)
-    size_match = _LFS_SIZE.search(data)
-    oid = (
-        f"{oid_match.group(1).decode('ascii')}:{oid_match.group(2).decode('ascii')}"
-        if oid_match
-        else None
-    )
-    return oid, int(size_match.group(1)) if size_match else None
 
 
 def _lfs_model(path: str, head: bytes, size: int) -> ModelInfo:

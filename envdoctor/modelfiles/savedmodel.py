@@ -46,6 +46,7 @@ from collections.abc import Iterable
 from typing import Any, Optional
 
 from envdoctor.errors import ModelFileError
+from envdoctor.modelfiles.lfs import GIT_LFS_PREFIX, lfs_pointer_info
 from envdoctor.modelfiles.limits import MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_PB_BYTES
 from envdoctor.modelfiles.protowire import (
     WIRE_LEN,
@@ -85,7 +86,6 @@ MAX_WALK_ENTRIES = 100_000
 MAX_KERAS_METADATA_BYTES = MAX_JSON_BYTES
 """Largest ``keras_metadata.pb`` read (bytes); it holds JSON only."""
 
-GIT_LFS_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 """First line of a git-lfs pointer file (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md)."""
 
 DTYPE_NAMES: dict[int, str] = {
@@ -581,8 +581,6 @@ def _summary(main: MetaGraphInfo, keras: str) -> str:
 
 
 def _lfs_pointer(path: str, data: bytes) -> ModelInfo:
-    from envdoctor.modelfiles.detect import lfs_pointer_info
-
     oid, size = lfs_pointer_info(data)
     size_text = f"{size} bytes" if size is not None else "unknown size"
     return ModelInfo(

@@ -35,7 +35,8 @@ def test_every_environment_has_a_lock_that_pins_its_requirements(name: str) -> N
 
 def test_project_test_constraints_pin_every_test_dependency() -> None:
     pins = _pins((REPO / "tests" / "constraints-test.txt").read_text(encoding="utf-8"))
-    for dep in ("pytest", "ruff", "mypy", "uv", "hypothesis", "jsonschema", "numpy", "rich", "h5py"):
+    needed = ("pytest", "ruff", "mypy", "uv", "hypothesis", "jsonschema", "numpy", "rich", "h5py")
+    for dep in needed:
         assert dep in pins, dep
     script = (REPO / "scripts" / "test").read_text(encoding="utf-8")
     assert "constraints-test.txt" in script
