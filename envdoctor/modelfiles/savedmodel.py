@@ -86,8 +86,6 @@ MAX_WALK_ENTRIES = 100_000
 MAX_KERAS_METADATA_BYTES = MAX_JSON_BYTES
 """Largest ``keras_metadata.pb`` read (bytes); it holds JSON only."""
 
-"""First line of a git-lfs pointer file (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md)."""
-
 DTYPE_NAMES: dict[int, str] = {
     0: "invalid",
     1: "float32",

@@ -6,7 +6,7 @@ import re
 import subprocess
 
 import pytest
-from livecommon import REPO, load_make_fixtures
+from livecommon import EXTRA, REPO, load_make_fixtures
 
 make_fixtures = load_make_fixtures()
 
@@ -46,10 +46,9 @@ def test_project_test_constraints_pin_every_test_dependency() -> None:
 @pytest.mark.parametrize("name", sorted(make_fixtures.ENV_SPECS))
 def test_built_environment_equals_its_lock(name: str) -> None:
     spec = make_fixtures.ENV_SPECS[name]
-    if spec["tier"] != "core" and not make_fixtures.os.environ.get("ENVDOCTOR_LIVE_EXTRA") == "1":
-        python = make_fixtures.env_python(make_fixtures.envs_root() / name)
-        if not python.exists():
-            pytest.skip(f"{name} is an extra environment and is not built")
+    built = make_fixtures.env_python(make_fixtures.envs_root() / name).exists()
+    if spec["tier"] != "core" and not EXTRA and not built:
+        pytest.skip(f"{name} is an extra environment and is not built")
     python = make_fixtures.ensure_env(spec)
     freeze = subprocess.run(
         [*make_fixtures.uv_command(), "pip", "freeze", "--python", str(python)],
