@@ -35,7 +35,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-MODEL_NAMES = ("mlp", "lstm", "lambda", "custom", "mixed")
+MODEL_NAMES = ("mlp", "lstm", "lambda", "custom", "mixed", "multi", "half")
 """Fixture models, in the order they are built and saved."""
 
 VERSION_DISTS = (
@@ -124,13 +124,21 @@ def keras_api_version(keras: Any) -> str | None:
     return None
 
 
-def build_model(keras: Any, name: str) -> tuple[Any, tuple[int, ...]]:
-    """Build fixture model *name*; return ``(model, input_shape)``.
+def build_model(keras: Any, name: str) -> tuple[Any, list[tuple[int, ...]]]:
+    """Build fixture model *name*; return ``(model, input_shapes)`` (one per input).
 
-    Seeds are reset before each model so weights are deterministic.
+    Seeds are reset before each model so weights are deterministic.  ``multi``
+    has two inputs (``a``: 6 features, ``b``: 3 features); ``half`` is built
+    under the ``float16`` global dtype policy (its input spec is float16).
     """
     keras.utils.set_random_seed(SEED)
     layers = keras.layers
+    if name == "multi":
+        in_a = keras.Input(shape=(6,), name="a")
+        in_b = keras.Input(shape=(3,), name="b")
+        joined = layers.Concatenate()([layers.Dense(4)(in_a), layers.Dense(4)(in_b)])
+        out = layers.Dense(1)(joined)
+        return keras.Model([in_a, in_b], out, name=name), [(6,), (3,)]
     if name == "mlp":
         shape: tuple[int, ...] = (8,)
         inp = keras.Input(shape=shape)
@@ -158,17 +166,23 @@ def build_model(keras: Any, name: str) -> tuple[Any, tuple[int, ...]]:
         inp = keras.Input(shape=shape)
         x = layers.Dense(16)(inp)
         out = layers.Dense(1, dtype="float32")(x)
+    elif name == "half":
+        shape = (8,)
+        inp = keras.Input(shape=shape)
+        x = layers.Dense(16, activation="relu")(inp)
+        out = layers.Dense(1)(x)
     else:
         raise ValueError(f"unknown fixture model {name!r}")
-    return keras.Model(inp, out, name=name), shape
+    return keras.Model(inp, out, name=name), [shape]
 
 
-def train_one_step(model: Any, shape: tuple[int, ...]) -> None:
+def train_one_step(model: Any, shapes: list[tuple[int, ...]]) -> None:
     """Compile with adam/mse and fit one step so optimizer state exists."""
     import numpy as np
 
     rng = np.random.RandomState(SEED)
-    x = rng.rand(4, *shape).astype("float32")
+    batches = [rng.rand(4, *shape).astype("float32") for shape in shapes]
+    x = batches[0] if len(batches) == 1 else batches
     y = rng.rand(4, 1).astype("float32")
     model.compile(optimizer="adam", loss="mse")
     model.fit(x, y, batch_size=4, epochs=1, verbose=0)
@@ -204,6 +218,15 @@ def save_formats(
         )
     elif savedmodel == "export":
         jobs.append((sm_path.name, "savedmodel_export", lambda: model.export(str(sm_path))))
+    if savedmodel is not None and name in ("mlp", "multi"):
+        tf_path = outdir / f"{name}_tfsaved"
+
+        def tf_save() -> None:
+            import tensorflow as tf
+
+            tf.saved_model.save(model, str(tf_path))
+
+        jobs.append((tf_path.name, "tf_saved_model_save", tf_save))
     return jobs
 
 
@@ -240,13 +263,14 @@ def save_all(outdir: Path, env_name: str) -> dict[str, Any]:
     model_errors: dict[str, str] = {}
     for name in MODEL_NAMES:
         try:
-            if name == "mixed":
-                keras.mixed_precision.set_global_policy("mixed_float16")
+            policy = {"mixed": "mixed_float16", "half": "float16"}.get(name)
+            if policy:
+                keras.mixed_precision.set_global_policy(policy)
             try:
-                model, shape = build_model(keras, name)
-                train_one_step(model, shape)
+                model, shapes = build_model(keras, name)
+                train_one_step(model, shapes)
             finally:
-                if name == "mixed":
+                if policy:
                     keras.mixed_precision.set_global_policy("float32")
         except Exception as exc:
             model_errors[name] = error_text(exc)

@@ -80,6 +80,13 @@ ENV_SPECS: dict[str, dict[str, Any]] = {
         "env": {},
         "tier": "core",
     },
+    "tf220": {
+        "name": "tf220",
+        "python": "3.11",
+        "requirements": ["tensorflow-cpu==2.20.0", "keras==3.15.1"],
+        "env": {},
+        "tier": "core",
+    },
     "jax": {
         "name": "jax",
         "python": "3.12",
@@ -92,14 +99,14 @@ ENV_SPECS: dict[str, dict[str, Any]] = {
         "python": "3.9",
         "requirements": ["tensorflow-cpu==2.13.1"],
         "env": {},
-        "tier": "extra",
+        "tier": "core",
     },
     "tf221-tfkeras": {
         "name": "tf221-tfkeras",
         "python": "3.12",
         "requirements": ["tensorflow-cpu==2.21.0", "tf-keras==2.21.0"],
         "env": {"TF_USE_LEGACY_KERAS": "1"},
-        "tier": "extra",
+        "tier": "core",
     },
 }
 
@@ -402,7 +409,7 @@ def fixture_models(fixture_dirs: Iterable[Path]) -> list[Path]:
     for directory in fixture_dirs:
         for path in sorted(directory.iterdir()):
             if path.suffix in {".keras", ".h5"} or (
-                path.is_dir() and path.name.endswith("_savedmodel")
+                path.is_dir() and path.name.endswith(("_savedmodel", "_tfsaved"))
             ):
                 found.append(path)
     return found

@@ -38,9 +38,14 @@ Semantics, chosen to mirror what a user of the environment would do:
   ``custom_objects``, no ``safe_mode`` changes), then runs a forward pass on
   a float32 batch of 2 built from ``model.inputs`` (batch dim -> 2, other
   unknown dims -> 4) with ``model.predict(x, verbose=0)``.  A loaded object
-  without ``.inputs`` (e.g. a SavedModel revived as a plain trackable) is
-  called through its ``serving_default`` signature if it has one; otherwise
-  the result says so (``error_type == "NoForwardPass"``).
+  without ``predict`` is called (``__call__``) on a batch built from its
+  ``serving_default`` input spec; one with neither fails with the real
+  ``AttributeError`` a user's ``model.predict(x)`` gets.  This is envdoctor's
+  one definition of "usable" (README, "What a verdict means").
+* When a SavedModel directory fails, the child also tries
+  ``tf.saved_model.load(path).signatures["serving_default"]`` on a float32 batch
+  (then on the signature's own dtype) and reports it under ``retry_signature``
+  (informational).
 * When the default load fails, the child also tries
   ``load_model(path, compile=False)`` and reports the outcome under
   ``retry_compile_false`` (informational; ``loaded`` never depends on it).
@@ -163,6 +168,7 @@ def new_result(model: str, loader: str | None, isolation: str) -> dict[str, Any]
         "isolation": isolation,
         "note": None,
         "retry_compile_false": None,
+        "retry_signature": None,
     }
 
 
@@ -209,34 +215,86 @@ def _shapes_of(output: Any) -> list[list[int]]:
     return [[int(d) for d in getattr(item, "shape", ())] for item in items]
 
 
-def forward(model: Any, result: dict[str, Any]) -> None:
-    """Run one forward pass on ``model``; fill ``predict_via``/``output_shapes``.
+def _serving_signature(model: Any) -> Any:
+    """Return the object's ``serving_default`` (or only) signature, or None."""
+    signatures = getattr(model, "signatures", None)
+    if signatures is None:
+        return None
+    keys = list(signatures.keys())
+    if not keys:
+        return None
+    return signatures["serving_default" if "serving_default" in keys else keys[0]]
 
-    Raises whatever the model raises; raises ``NoForwardPass`` when the
-    object offers no way to run it.
+
+def forward(model: Any, result: dict[str, Any]) -> None:
+    """Run one forward pass the way a user would; fill ``predict_via``/``output_shapes``.
+
+    The one definition of "usable" (README, "What a verdict means"): the loaded
+    object runs ``model.predict`` on a float32 batch built from its input spec
+    (``model.inputs``); an object without ``predict`` is called (``__call__``) on a
+    batch built from its ``serving_default`` input spec.  An object with neither
+    fails with the ``AttributeError`` the user's own ``model.predict(x)`` raises
+    (e.g. ``'_UserObject' object has no attribute 'predict'`` for a SavedModel
+    without Keras metadata revived by Keras 2).
+
+    Raises whatever the model raises; ``NoForwardPass`` when it has ``predict`` but
+    no input spec to build a batch from.
     """
     inputs = getattr(model, "inputs", None)
-    if inputs:
+    if hasattr(model, "predict"):
+        if not inputs:
+            raise NoForwardPass(
+                f"loaded object of type {result['object_type']} has predict but no .inputs: "
+                "no input spec to build a batch from"
+            )
         batch = [_batch_for(t.shape, getattr(t, "dtype", None)) for t in inputs]
         x = batch[0] if len(batch) == 1 else batch
         result["predict_via"] = "model.predict"
         output = model.predict(x, verbose=0)
         result["output_shapes"] = _shapes_of(output)
         return
-    signatures = getattr(model, "signatures", None)
-    if signatures is not None and "serving_default" in signatures:
-        fn = signatures["serving_default"]
+    fn = _serving_signature(model)
+    if callable(model) and fn is not None:
         _, kwargs_spec = fn.structured_input_signature
-        feed = {key: _batch_for(spec.shape, spec.dtype) for key, spec in kwargs_spec.items()}
-        result["predict_via"] = "signatures['serving_default']"
-        result["note"] = "loaded object has no .inputs; called its serving_default signature"
-        output = fn(**feed)
+        batch = [_batch_for(spec.shape, spec.dtype) for spec in kwargs_spec.values()]
+        result["predict_via"] = "__call__"
+        output = model(batch[0] if len(batch) == 1 else batch)
         result["output_shapes"] = _shapes_of(output)
         return
-    raise NoForwardPass(
-        f"loaded object of type {result['object_type']} has no .inputs and no "
-        "serving_default signature; cannot run a forward pass"
-    )
+    model.predict  # noqa: B018 - raises the AttributeError the user's predict() gets
+
+
+def try_signature(model_path: str) -> dict[str, Any]:
+    """Try ``tf.saved_model.load(path).signatures["serving_default"]`` on a float32 batch.
+
+    Informational (the main result never depends on it): it tells whether the
+    loading-call change envdoctor proposes for a SavedModel works here.
+    """
+    out: dict[str, Any] = {"ok": False, "error_type": None, "error_head": None}
+    try:
+        import tensorflow as tf
+
+        fn = _serving_signature(tf.saved_model.load(model_path))
+        if fn is None:
+            raise NoForwardPass("the SavedModel has no signatures")
+        _, kwargs_spec = fn.structured_input_signature
+        feed = {key: _batch_for(spec.shape, spec.dtype) for key, spec in kwargs_spec.items()}
+        try:
+            fn(**feed)
+        except Exception:
+            # a float16 export needs a float16 input: the dtype its signature gives
+            feed = {
+                key: tf.cast(value, spec.dtype) if spec.dtype.is_floating else value
+                for (key, value), spec in zip(feed.items(), kwargs_spec.values())
+            }
+            fn(**feed)
+            out["note"] = "needs inputs of the signature's dtype"
+    except Exception as exc:
+        fields = exception_fields(exc)
+        out.update(error_type=fields["error_type"], error_head=fields["error_head"])
+        return out
+    out["ok"] = True
+    return out
 
 
 class NoForwardPass(Exception):
@@ -254,6 +312,8 @@ def load_and_predict(loader: Callable[..., Any], model_path: str, result: dict[s
     except Exception as exc:
         result.update(exception_fields(exc))
         result["retry_compile_false"] = retry_compile_false(loader, model_path)
+        if os.path.isdir(model_path) and importlib.util.find_spec("tensorflow") is not None:
+            result["retry_signature"] = try_signature(model_path)
         return
     result["loaded"] = True
     cls = type(model)
@@ -263,6 +323,8 @@ def load_and_predict(loader: Callable[..., Any], model_path: str, result: dict[s
         forward(model, result)
     except Exception as exc:
         result.update(exception_fields(exc))
+        if os.path.isdir(model_path):
+            result["retry_signature"] = try_signature(model_path)
         return
     result["predicted"] = True
     result["stage"] = None

@@ -102,13 +102,18 @@ def test_ed103_savedmodel_in_keras3_names_the_endpoint() -> None:
     assert any("tf-keras==2.16.*" in x.text for x in f.fixes)  # keras_metadata.pb present
 
 
-def test_ed103_not_under_keras2_and_ed504_info() -> None:
+def test_ed103_not_under_keras2_and_ed504_error_with_signature_fix() -> None:
     model = make_model(
         ModelFormat.SAVEDMODEL, None, path="/m/sm", savedmodel=savedmodel_info(keras_metadata=False)
     )
     found = run_checks(model, TF215)
     assert "ED103" not in [f.code for f in found]
-    assert find(found, "ED504").severity is Severity.INFO
+    f = find(found, "ED504")
+    # Keras 2 revives it as a _UserObject without predict (live run): the user's load fails.
+    assert f.severity is Severity.ERROR
+    kinds = {x.kind: x.text for x in f.fixes}
+    assert 'tf.saved_model.load("/m/sm").signatures[' in kinds["python"]
+    assert 'tensorflow::tf$saved_model$load("/m/sm")$signatures[[' in kinds["r"]
 
 
 def test_ed104_archive_in_keras_2_11() -> None:

@@ -18,7 +18,15 @@ from envdoctor.checks.runtime import effective_keras, finding, tensorflow_versio
 from envdoctor.fixes import lit
 from envdoctor.knowledge import tables
 from envdoctor.knowledge.versions import key, major, minor
-from envdoctor.types import Environment, Finding, Fix, ModelFormat, ModelInfo, Severity
+from envdoctor.types import (
+    Environment,
+    Finding,
+    Fix,
+    ModelFormat,
+    ModelInfo,
+    Severity,
+    TensorSpec,
+)
 
 
 def _ops(model: ModelInfo) -> list[str]:
@@ -171,9 +179,13 @@ def _first_signature(model: ModelInfo) -> str:
 
 
 def check_no_keras_metadata(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
-    """ED504: Keras 2 loads a SavedModel without keras_metadata.pb as a plain TF object.
+    """ED504: Keras 2 revives a SavedModel without keras_metadata.pb as a plain TF object.
 
-    Info: it loads; call its signatures (keras.json ``keras2_savedmodel_without_metadata``).
+    Error: ``tf.keras.models.load_model`` (tf.keras <= 2.15, tf-keras) returns a
+    ``_UserObject`` without ``predict``, so the user's ``model.predict(x)`` raises
+    ``AttributeError`` (keras.json ``keras2_savedmodel_without_metadata``).  The fix changes
+    the loading call only: ``tf.saved_model.load(path).signatures[...]``, fed the
+    signature's own dtype (a float16 export needs float16 inputs), in Python and in R.
 
     Yields:
         ED504 finding(s) for this pair, if any.
@@ -186,15 +198,49 @@ def check_no_keras_metadata(model: Optional[ModelInfo], env: Environment) -> Ite
         return
     fact = tables.keras_fact("keras2_savedmodel_without_metadata")
     sig = _first_signature(model)
+    specs = _signature_inputs(model, sig)
+    dtypes = sorted({t.dtype for t in specs if t.dtype})
+    feed_py = ", ".join(
+        f"{t.name}=x_{i}" if t.name.isidentifier() else f"**{{{lit(t.name)}: x_{i}}}"
+        for i, t in enumerate(specs)
+    ) or "x"
+    feed_r = ", ".join(
+        f"{t.name} = x_{i}" if t.name.isidentifier() else f"`{t.name}` = x_{i}"
+        for i, t in enumerate(specs)
+    ) or "x"
+    cast = ""
+    if any(d != "float32" for d in dtypes):
+        cast = f" (inputs of dtype {', '.join(dtypes)}: cast, e.g. tf.cast(x, {lit(dtypes[0])}))"
     yield finding(
         "ED504",
-        Severity.INFO,
-        f"No keras_metadata.pb: {fact['text']} (here '{sig}'), not a Keras Model with predict().",
-        evidence=(("signature", sig),),
+        Severity.ERROR,
+        f"No keras_metadata.pb (not saved by Keras 2's model.save: a Keras 3 export() or "
+        f"tf.saved_model.save): {fact['text']}, so model.predict(x) raises AttributeError. "
+        f"Load it with TensorFlow and call the '{sig}' signature instead{cast}.",
+        evidence=(
+            ("keras_metadata.pb", "absent"),
+            ("signature", sig),
+            ("signature inputs", ", ".join(f"{t.name}:{t.dtype}" for t in specs) or "unknown"),
+        ),
         fixes=(
             fixes.python_fix(
-                f'fn = tf.keras.models.load_model({lit(model.path)}).signatures[{lit(sig)}]'
+                f"fn = tf.saved_model.load({lit(model.path)}).signatures[{lit(sig)}]; "
+                f"y = fn({feed_py})",
+                "change of the loading call only; no change to the environment",
+            ),
+            fixes.r_fix(
+                f"fn <- tensorflow::tf$saved_model$load({lit(model.path)})"
+                f"$signatures[[{lit(sig)}]]; y <- fn({feed_r})",
+                "from R (reticulate); arrays as tensors of the signature's dtype",
             ),
         ),
         source=fact["source"],
     )
+
+
+def _signature_inputs(model: ModelInfo, key_name: str) -> tuple[TensorSpec, ...]:
+    for mg in model.savedmodel.meta_graphs if model.savedmodel else ():
+        for s in mg.signatures:
+            if s.key == key_name:
+                return s.inputs
+    return ()

@@ -12,8 +12,8 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
 LIVE = os.environ.get("ENVDOCTOR_LIVE", "1") != "0"
 EXTRA = os.environ.get("ENVDOCTOR_LIVE_EXTRA", "0") == "1"
-CORE_ENVS = ("tf215", "tf216-keras33", "tf221", "jax")
-EXTRA_ENVS = ("tf213", "tf221-tfkeras")
+CORE_ENVS = ("tf213", "tf215", "tf216-keras33", "tf220", "tf221", "tf221-tfkeras", "jax")
+EXTRA_ENVS: tuple[str, ...] = ()
 
 
 def load_make_fixtures() -> ModuleType:
