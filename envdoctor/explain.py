@@ -254,6 +254,13 @@ _PROMPT_RE = re.compile(
 """Shell, Python and R prompts at the start of a line (the command after them is kept)."""
 
 
+_R_MARKERS_RE = re.compile(
+    r"py_last_error|py_call_impl|── Python Exception|py_module_import|reticulate|"
+    r"Detailed traceback:|library\((?:keras3?|tensorflow)\)|install_(?:keras|tensorflow)\(|"
+    r"use_(?:python|virtualenv|condaenv)\(|py_require\(|^\s*> \w+ <- ", re.MULTILINE)
+"""Signs that a paste was printed by R (reticulate, the keras/tensorflow R packages)."""
+
+
 def clean_lines(text: str) -> list[str]:
     r"""Return the lines of a paste with colours, log prefixes and prompts removed.
 
@@ -263,7 +270,10 @@ def clean_lines(text: str) -> list[str]:
     """
     raw = _ANSI_RE.sub("", text[:MAX_TEXT_CHARS]).replace("\r\n", "\n").replace("\r", "\n")
     out = []
-    for line in raw.split("\n"):
+    for raw_line in raw.split("\n"):
+        line = raw_line
+        if line.startswith("#>"):  # reprex output
+            line = line[3:] if line.startswith("#> ") else line[2:]
         out.append(_TF_LOG_RE.sub("", line, count=1) if line[:1] in "[0123456789IWEF " else line)
     return out
 
@@ -315,8 +325,7 @@ def parse_error_text(text: str, error_type: str = "") -> ParsedError:
     lines = clean_lines(text)
     raw = "\n".join(lines)
     origin = "message"
-    if ("py_last_error" in raw or "py_call_impl" in raw or "── Python Exception" in raw
-            or "py_module_import" in raw or "reticulate" in raw):
+    if _R_MARKERS_RE.search(raw):
         origin = "reticulate"
     context = _context_lines(lines)
     cut = raw.find("── R Traceback")
@@ -652,7 +661,8 @@ def matching_text(parsed: ParsedError) -> str:
     return "\n".join(parts)
 
 
-def _score(cause: Cause, text: str, types: str, frames: str, ctx: Context) -> Optional[Match]:
+def _score(cause: Cause, text: str, types: str, frames: str, ctx: Context,  # noqa: PLR0917
+           origin: str = "") -> Optional[Match]:
     total = 0
     matched: list[tuple[str, str]] = []
     for sig in cause.signatures:
@@ -662,7 +672,8 @@ def _score(cause: Cause, text: str, types: str, frames: str, ctx: Context) -> Op
             matched.append((sig.pattern.pattern, sig.source))
     if total <= 0:
         return None
-    applied = tuple((name, w) for name, w in cause.context if _predicate(name, ctx))
+    applied = tuple((name, w) for name, w in cause.context
+                    if (name == f"origin:{origin}") or _predicate(name, ctx))
     related = tuple(f for f in ctx.static if f.code in cause.codes)
     score = total + sum(w for _, w in applied)
     return Match(cause, score, total, tuple(matched), applied, related)
@@ -714,17 +725,51 @@ def classify_parsed(parsed: ParsedError, ctx: Context) -> Explanation:
     body = matching_text(parsed)
     types = "\n".join(t for t, _ in parsed.chain if t)
     frames = "\n".join(parsed.frames)
-    found = [m for c in causes() if (m := _score(c, body, types, frames, ctx)) is not None]
+    found = [m for c in causes()
+             if (m := _score(c, body, types, frames, ctx, parsed.origin)) is not None]
     found.sort(key=lambda m: (-m.score, -m.text_score))
     best = found[0] if found and found[0].score >= threshold() else None
     closest = () if best else _closest(parsed.message or body)
     return Explanation(parsed, best, tuple(found), closest, ctx)
 
 
-def fix_texts(match: Match, model_path: Optional[str]) -> tuple[Fix, ...]:
+_TF_MINOR_FROM_METADATA = (
+    "$(python -c \"import importlib.metadata as m; "
+    "print('.'.join(m.version('tensorflow').split('.')[:2]))\")"
+)
+
+
+def _for_env(text: str, env: Optional[Environment]) -> str:
+    """Make a fix command concrete: ``{tf_minor}`` and ``python -m pip`` for ``env``.
+
+    With an environment, ``{tf_minor}`` is its TensorFlow minor and ``python -m pip`` runs
+    its interpreter; without one, ``{tf_minor}`` becomes a shell expression that reads the
+    installed TensorFlow's version from its distribution metadata (no TensorFlow import).
+    """
+    minor = ""
+    if env is not None:
+        from envdoctor.checks.runtime import tensorflow_version
+
+        tf = tensorflow_version(env)
+        if tf:
+            minor = ".".join(tf.split(".")[:2])
+        if env.python:
+            text = text.replace("python -m pip", f"{env.python} -m pip")
+    if "{tf_minor}" in text:
+        if minor:
+            text = text.replace("{tf_minor}", minor)
+        else:
+            text = text.replace("~={tf_minor}.0", "==" + _TF_MINOR_FROM_METADATA + ".*")
+            text = text.replace("{tf_minor}", _TF_MINOR_FROM_METADATA)
+    return text
+
+
+def fix_texts(match: Match, model_path: Optional[str],
+              env: Optional[Environment] = None) -> tuple[Fix, ...]:
     """Return the fixes of a match: the exact ones of related static findings first.
 
-    ``{path}`` in the cause's own fixes becomes ``model_path`` (or ``MODEL``).
+    ``{path}`` in the cause's own fixes becomes ``model_path`` (or ``MODEL``); commands are
+    made concrete for ``env`` (see :func:`_for_env`).
     """
     out: list[Fix] = []
     seen: set[str] = set()
@@ -735,7 +780,8 @@ def fix_texts(match: Match, model_path: Optional[str]) -> tuple[Fix, ...]:
                 out.append(fix)
     path = model_path or "MODEL"
     for fix in match.cause.fixes:
-        text = fix.text.replace("{path}", path).replace("{{", "{").replace("}}", "}")
+        text = _for_env(fix.text.replace("{path}", path), env)
+        text = text.replace("{{", "{").replace("}}", "}")
         if text not in seen:
             seen.add(text)
             out.append(Fix(fix.kind, text, fix.description))
