@@ -100,6 +100,8 @@ class Cause:
             environment agree (see :func:`_predicate`).
         fixes: remedies; ``{path}`` stands for the model path.
         examples: real messages, used to rank the closest causes of an unknown error.
+        label: the family of causes it belongs to (several mechanisms can share one, e.g.
+            every way NumPy 2 breaks an old TensorFlow is ``numpy2_abi``).
     """
 
     id: str
@@ -111,6 +113,8 @@ class Cause:
     context: tuple[tuple[str, int], ...]
     fixes: tuple[Fix, ...]
     examples: tuple[str, ...]
+    label: str = ""
+    """The cause family this mechanism belongs to (the corpus cause id); ``id`` when unset."""
 
 
 @cache
@@ -152,6 +156,7 @@ def causes() -> tuple[Cause, ...]:
                 fixes=tuple(Fix(f["kind"], f["text"], f.get("description", ""))
                             for f in row["fixes"]),
                 examples=tuple(row.get("examples", [])),
+                label=row.get("label", row["id"]),
             )
         )
     return tuple(out)
@@ -204,6 +209,8 @@ class ParsedError:
             exceptions of a traceback, R's wrapper line and reticulate's report).
         frames: the file paths of the traceback frames, in order.
         origin: ``"traceback"``, ``"reticulate"`` or ``"message"``.
+        context: the whole paste on one line, without traceback source lines (warnings,
+            log lines, R wrappers, the NumPy 2 block printed before the error).
     """
 
     error_type: str
@@ -211,6 +218,7 @@ class ParsedError:
     chain: tuple[tuple[str, str], ...]
     frames: tuple[str, ...]
     origin: str
+    context: str = ""
 
     def headline(self, width: int = 300) -> str:
         """Return ``"Type: first line of the message"`` cut to ``width`` characters."""
@@ -224,8 +232,88 @@ def _is_terminator(line: str) -> bool:
     return any(stripped.startswith(t) for t in _TERMINATORS)
 
 
+_TF_LOG_RE = re.compile(
+    r"^\s*(?:\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?\]?:?\s*"
+    r"(?:[IWEF]\s+(?:\S+:\d+\]\s*)?)?|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+\s+\S+:\d+\]\s*)"
+)
+"""TensorFlow/absl log prefixes: ``2024-01-01 12:00:00.000000: W tensorflow/x.cc:12] `` and
+glog's ``W0101 12:00:00.000000 1234 x.cc:12] ``; the rest of the line is kept."""
+_IPY_HEADER_RE = re.compile(
+    r"^((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)\s{2,}Traceback \(most recent call last\)")
+"""IPython's first line: ``ValueError                Traceback (most recent call last)``."""
+_IPY_FRAME_RE = re.compile(
+    r"^\s*(?:File\s+(.+?):\d+(?:,\s*in\s.*)?|Cell\s+In\s*\[\d*\],\s*line\s+\d+.*|"
+    r"(?:/|[A-Za-z]:\\|~).+?\s+in\s+\S+\(.*\)\s*)$")
+"""IPython frame headers: ``File ~/x.py:12, in f(a)``, ``Cell In[3], line 1``, and the
+IPython 7 form ``/path/x.py in f(a)``."""
+_IPY_CODE_RE = re.compile(r"^\s*(?:-+>\s*)?\d+\s(?:\s|\S)*$|^\s*-+>\s")
+"""IPython source lines: ``----> 1 model = load()``, ``      3 x = 1``."""
+_R_WRAPPER_RE = re.compile(r"^\s*(?:Error|Warning(?: message)?)(?: in [^:]*?)?\s*:\s*$")
+_PROMPT_RE = re.compile(
+    r"^\s*(?:\(\S+\)\s*)?(?:[\w.@-]+[:~][^$#>]*[$#]|PS [^>]*>|>>>|\.\.\.|>|\$|In \[\d+\]:)\s")
+"""Shell, Python and R prompts at the start of a line (the command after them is kept)."""
+
+
+_R_MARKERS_RE = re.compile(
+    r"py_last_error|py_call_impl|── Python Exception|py_module_import|reticulate|"
+    r"Detailed traceback:|library\((?:keras3?|tensorflow)\)|install_(?:keras|tensorflow)\(|"
+    r"use_(?:python|virtualenv|condaenv)\(|py_require\(|^\s*> \w+ <- ", re.MULTILINE)
+"""Signs that a paste was printed by R (reticulate, the keras/tensorflow R packages)."""
+
+
+def clean_lines(text: str) -> list[str]:
+    r"""Return the lines of a paste with colours, log prefixes and prompts removed.
+
+    ANSI colour codes, TensorFlow's timestamped log prefixes, shell/R/Python prompts and
+    R's ``!`` and ``Error in ...:`` prefixes go; the text after them stays.  Windows
+    line ends become ``\\n``.
+    """
+    raw = _ANSI_RE.sub("", text[:MAX_TEXT_CHARS]).replace("\r\n", "\n").replace("\r", "\n")
+    out = []
+    for raw_line in raw.split("\n"):
+        line = raw_line
+        if line.startswith("#>"):  # reprex output
+            line = line[3:] if line.startswith("#> ") else line[2:]
+        out.append(_TF_LOG_RE.sub("", line, count=1) if line[:1] in "[0123456789IWEF " else line)
+    return out
+
+
+def _context_lines(lines: Sequence[str]) -> str:
+    """The paste as one line, without source code lines of tracebacks (used for matching).
+
+    Lines that are frame headers (``File "..."``), the source lines under them, IPython's
+    ``---->`` code lines and caret markers are left out: user code names things
+    (``load_model``) that are not part of any error.
+    """
+    kept: list[str] = []
+    skip_next_indented = False
+    for line in lines:
+        stripped = line.strip()
+        if not stripped:
+            skip_next_indented = False
+            continue
+        if _FRAME_RE.match(line) or _IPY_FRAME_RE.match(line):
+            skip_next_indented = True
+            continue
+        if skip_next_indented and line[:1] in (" ", "\t"):
+            continue
+        skip_next_indented = False
+        if _IPY_CODE_RE.match(line) or set(stripped) <= set("^~ "):
+            continue
+        kept.append(_PROMPT_RE.sub("", stripped))
+    return _SPACE_RE.sub(" ", " ".join(kept)).strip()
+
+
 def parse_error_text(text: str, error_type: str = "") -> ParsedError:
     """Read an error text: a message, a Python traceback, or R/reticulate output.
+
+    Every exception of a chained traceback is read ("During handling of the above
+    exception", "The above exception was the direct cause"), as printed by Python, by
+    IPython/Jupyter (``ValueError   Traceback (most recent call last)``, ``Cell In[3]``,
+    ``----> 1``) and by R (``Error in py_call_impl(...) :``, ``py_last_error()``'s
+    ``── Python Exception Message ──`` blocks); TensorFlow log prefixes, prompts and colours
+    are removed.  The whole paste, without traceback source lines, is kept as
+    :attr:`ParsedError.context` (warnings and the NumPy 2 block printed before the error).
 
     Args:
         text: what the user saw (ANSI colours are removed; at most :data:`MAX_TEXT_CHARS`).
@@ -234,10 +322,12 @@ def parse_error_text(text: str, error_type: str = "") -> ParsedError:
     Returns:
         The :class:`ParsedError`.
     """
-    raw = _ANSI_RE.sub("", text[:MAX_TEXT_CHARS]).replace("\r\n", "\n").replace("\r", "\n")
+    lines = clean_lines(text)
+    raw = "\n".join(lines)
     origin = "message"
-    if "py_last_error" in raw or "py_call_impl" in raw or "── Python Exception" in raw:
+    if _R_MARKERS_RE.search(raw):
         origin = "reticulate"
+    context = _context_lines(lines)
     cut = raw.find("── R Traceback")
     body = raw[:cut] if cut >= 0 else raw
     frames: list[str] = []
@@ -247,25 +337,30 @@ def parse_error_text(text: str, error_type: str = "") -> ParsedError:
     in_traceback = False
     for line in body.split("\n"):
         if current is not None:
-            if _is_terminator(line):
+            if (_is_terminator(line) or _IPY_HEADER_RE.match(line)
+                    or _IPY_FRAME_RE.match(line) or _FRAME_RE.match(line)):
                 chain.append((current_type, "\n".join(current).strip()))
                 current = None
             else:
                 current.append(line)
                 continue
         stripped = line.strip()
-        if stripped.startswith("Traceback (most recent call last)"):
+        header = _IPY_HEADER_RE.match(stripped)
+        if stripped.startswith("Traceback (most recent call last)") or header:
             in_traceback = True
             if origin == "message":
                 origin = "traceback"
             continue
-        frame = _FRAME_RE.match(line)
+        frame = _FRAME_RE.match(line) or _IPY_FRAME_RE.match(line)
         if frame:
-            frames.append(frame.group(1))
+            if frame.group(1):
+                frames.append(frame.group(1))
             continue
-        if in_traceback and line.startswith((" ", "\t")):
+        if in_traceback and (line.startswith((" ", "\t")) or _IPY_CODE_RE.match(line)):
             continue  # source lines and ^^^^ markers of a frame
-        match = _EXC_RE.match(line)
+        if _R_WRAPPER_RE.match(line):
+            continue  # "Error in py_call_impl(...) :": the exception follows
+        match = _EXC_RE.match(_PROMPT_RE.sub("", line) if not in_traceback else line)
         if match is None and in_traceback:
             match = _EXC_LOOSE_RE.match(line)
         if match and (in_traceback or not chain or line.lstrip().startswith(("!", "Error"))
@@ -277,11 +372,12 @@ def parse_error_text(text: str, error_type: str = "") -> ParsedError:
         chain.append((current_type, "\n".join(current).strip()))
     if not chain:
         message = body.strip()
-        return ParsedError(error_type, message, ((error_type, message),), tuple(frames), origin)
+        return ParsedError(error_type, message, ((error_type, message),), tuple(frames), origin,
+                           context)
     final_type, final_message = chain[-1]
     if error_type and not final_type:
         final_type = error_type
-    return ParsedError(final_type, final_message, tuple(chain), tuple(frames), origin)
+    return ParsedError(final_type, final_message, tuple(chain), tuple(frames), origin, context)
 
 
 def strip_configs(message: str) -> str:
@@ -551,17 +647,22 @@ def matching_text(parsed: ParsedError) -> str:
     """Return the text the signatures are matched against: every exception of the chain.
 
     One line per exception (``Type: message``), model configs removed, whitespace runs
-    (R's line wrapping included) collapsed to one space.
+    (R's line wrapping included) collapsed to one space; then the whole paste on one line
+    (:attr:`ParsedError.context`), so that warnings and the text around the final exception
+    count too.
     """
     parts = []
     for etype, message in parsed.chain:
         # One line per exception: R wraps messages at arbitrary words (strwrap).
         cleaned = _SPACE_RE.sub(" ", strip_configs(_ANSI_RE.sub("", message))).strip()
         parts.append(f"{etype}: {cleaned}" if etype else cleaned)
+    if parsed.context:
+        parts.append(strip_configs(parsed.context))
     return "\n".join(parts)
 
 
-def _score(cause: Cause, text: str, types: str, frames: str, ctx: Context) -> Optional[Match]:
+def _score(cause: Cause, text: str, types: str, frames: str, ctx: Context,  # noqa: PLR0917
+           origin: str = "") -> Optional[Match]:
     total = 0
     matched: list[tuple[str, str]] = []
     for sig in cause.signatures:
@@ -571,7 +672,8 @@ def _score(cause: Cause, text: str, types: str, frames: str, ctx: Context) -> Op
             matched.append((sig.pattern.pattern, sig.source))
     if total <= 0:
         return None
-    applied = tuple((name, w) for name, w in cause.context if _predicate(name, ctx))
+    applied = tuple((name, w) for name, w in cause.context
+                    if (name == f"origin:{origin}") or _predicate(name, ctx))
     related = tuple(f for f in ctx.static if f.code in cause.codes)
     score = total + sum(w for _, w in applied)
     return Match(cause, score, total, tuple(matched), applied, related)
@@ -623,17 +725,51 @@ def classify_parsed(parsed: ParsedError, ctx: Context) -> Explanation:
     body = matching_text(parsed)
     types = "\n".join(t for t, _ in parsed.chain if t)
     frames = "\n".join(parsed.frames)
-    found = [m for c in causes() if (m := _score(c, body, types, frames, ctx)) is not None]
+    found = [m for c in causes()
+             if (m := _score(c, body, types, frames, ctx, parsed.origin)) is not None]
     found.sort(key=lambda m: (-m.score, -m.text_score))
     best = found[0] if found and found[0].score >= threshold() else None
     closest = () if best else _closest(parsed.message or body)
     return Explanation(parsed, best, tuple(found), closest, ctx)
 
 
-def fix_texts(match: Match, model_path: Optional[str]) -> tuple[Fix, ...]:
+_TF_MINOR_FROM_METADATA = (
+    "$(python -c \"import importlib.metadata as m; "
+    "print('.'.join(m.version('tensorflow').split('.')[:2]))\")"
+)
+
+
+def _for_env(text: str, env: Optional[Environment]) -> str:
+    """Make a fix command concrete: ``{tf_minor}`` and ``python -m pip`` for ``env``.
+
+    With an environment, ``{tf_minor}`` is its TensorFlow minor and ``python -m pip`` runs
+    its interpreter; without one, ``{tf_minor}`` becomes a shell expression that reads the
+    installed TensorFlow's version from its distribution metadata (no TensorFlow import).
+    """
+    minor = ""
+    if env is not None:
+        from envdoctor.checks.runtime import tensorflow_version
+
+        tf = tensorflow_version(env)
+        if tf:
+            minor = ".".join(tf.split(".")[:2])
+        if env.python:
+            text = text.replace("python -m pip", f"{env.python} -m pip")
+    if "{tf_minor}" in text:
+        if minor:
+            text = text.replace("{tf_minor}", minor)
+        else:
+            text = text.replace("~={tf_minor}.0", "==" + _TF_MINOR_FROM_METADATA + ".*")
+            text = text.replace("{tf_minor}", _TF_MINOR_FROM_METADATA)
+    return text
+
+
+def fix_texts(match: Match, model_path: Optional[str],
+              env: Optional[Environment] = None) -> tuple[Fix, ...]:
     """Return the fixes of a match: the exact ones of related static findings first.
 
-    ``{path}`` in the cause's own fixes becomes ``model_path`` (or ``MODEL``).
+    ``{path}`` in the cause's own fixes becomes ``model_path`` (or ``MODEL``); commands are
+    made concrete for ``env`` (see :func:`_for_env`).
     """
     out: list[Fix] = []
     seen: set[str] = set()
@@ -644,7 +780,8 @@ def fix_texts(match: Match, model_path: Optional[str]) -> tuple[Fix, ...]:
                 out.append(fix)
     path = model_path or "MODEL"
     for fix in match.cause.fixes:
-        text = fix.text.replace("{path}", path).replace("{{", "{").replace("}}", "}")
+        text = _for_env(fix.text.replace("{path}", path), env)
+        text = text.replace("{{", "{").replace("}}", "}")
         if text not in seen:
             seen.add(text)
             out.append(Fix(fix.kind, text, fix.description))

@@ -140,7 +140,7 @@ def test_hang_is_a_timeout_within_the_bound(tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
     fake = write_fake(tmp_path / "sleeper", f'sleep 60 &\necho $! > "{pidfile}"\nwait')
     start = time.monotonic()
-    with pytest.raises(ProbeTimeout, match="did not answer within 1 s"):
+    with pytest.raises(ProbeTimeout, match="did not answer in 1 s"):
         run_probe(str(fake), timeout=1.0)
     assert time.monotonic() - start < 5
     # the whole process group was killed: the background sleep is gone (or a zombie)
@@ -387,12 +387,28 @@ def test_read_only_cache_dir_disables_caching(
     assert not list(cache_dir().glob("*.json"))
 
 
-def test_probe_errors_are_not_cached(tmp_path: Path) -> None:
+def test_probe_errors_are_cached_until_the_file_changes(tmp_path: Path) -> None:
     log = tmp_path / "crash.log"
     fake = write_fake(tmp_path / "crash", f'echo x >> "{log}"\nexit 3')
     for _ in range(2):
         with pytest.raises(ProbeError, match="exited with code 3"):
             probe_interpreter(str(fake))
+    assert runs(log) == 1
+    fake.write_text(fake.read_text() + "# changed\n")
+    with pytest.raises(ProbeError, match="exited with code 3"):
+        probe_interpreter(str(fake))
+    assert runs(log) == 2
+
+
+def test_cached_timeout_is_retried_with_a_longer_limit(tmp_path: Path) -> None:
+    log = tmp_path / "hang.log"
+    fake = write_fake(tmp_path / "hang", f'echo x >> "{log}"\nexec sleep 600')
+    for _ in range(2):
+        with pytest.raises(ProbeTimeout, match="did not answer in 0.5 s"):
+            probe_interpreter(str(fake), 0.5)
+    assert runs(log) == 1
+    with pytest.raises(ProbeTimeout, match="did not answer in 1 s"):
+        probe_interpreter(str(fake), 1.0)
     assert runs(log) == 2
 
 

@@ -165,7 +165,13 @@ class Machine:
         env.update(extra)
         return env
 
-    def resolve(self, version: str = "1.28", module: str = "keras", **extra: str) -> Binding:
+    def resolve(
+        self,
+        version: str = "1.28",
+        module: str = "keras",
+        r_packages: Optional[dict[str, str]] = None,
+        **extra: str,
+    ) -> Binding:
         return resolve(
             self.environ(**extra),
             str(self.cwd),
@@ -173,6 +179,7 @@ class Machine:
             required_module=module,
             reticulate_version=version,
             reader=self.reader,
+            r_packages=r_packages or {},
         )
 
 
@@ -408,12 +415,55 @@ def test_documented_order_for_newer_reticulate(machine: Machine) -> None:
     r_keras = machine.venv("r-keras", keras="3.5.0")
     b = machine.resolve(version="1.42.0", VIRTUAL_ENV=active.prefix)
     assert b.python == active.python and b.forced_by == "VIRTUAL_ENV"
-    assert b.order.startswith("documented")
+    assert b.order.startswith("1.46")
     assert machine.resolve(version="1.42.0").python == r_keras.python
     by_name = machine.resolve(version="1.42.0", RETICULATE_PYTHON_ENV="r-keras")
     assert by_name.python == r_keras.python
     managed = machine.resolve(version="1.42.0", module="tensorflow")
     assert not managed.python and "ephemeral" in managed.reason
+    assert managed.ephemeral and managed.forced_by == "py_require()"
+
+
+def test_146_delay_load_r_keras_outranks_the_fallback(machine: Machine) -> None:
+    # reticulate 1.46 R/config.R l.275-318: keras3's delay-load environment 'r-keras' (and
+    # r-<module>) come before RETICULATE_PYTHON_FALLBACK; under 1.28 the fallback wins.
+    r_keras = machine.venv("r-keras", keras="3.5.0")
+    good = machine.other(machine.home / "good", "g", keras="3.5.0")
+    keras3 = {"keras3": "1.2.0", "tensorflow": "2.20.0"}
+    old = machine.resolve(version="1.28", RETICULATE_PYTHON_FALLBACK=good.python)
+    assert old.python == good.python
+    new = machine.resolve(
+        version="1.46.0", r_packages=keras3, RETICULATE_PYTHON_FALLBACK=good.python
+    )
+    assert new.python == r_keras.python and new.forced_by == 'import("keras")'
+    assert any(s.name == "delay-load environment r-keras" for s in new.steps)
+    # RETICULATE_PYTHON outranks all of it (step 1), 'managed' means the uv environment
+    forced = machine.resolve(version="1.46.0", r_packages=keras3, RETICULATE_PYTHON=good.python)
+    assert forced.python == good.python and forced.forced_by == "RETICULATE_PYTHON"
+    eph = machine.resolve(version="1.46.0", r_packages=keras3, RETICULATE_PYTHON="managed")
+    assert eph.ephemeral and not eph.python
+    # RETICULATE_USE_MANAGED_VENV=yes (step 4) beats r-keras and the fallback
+    mv = machine.resolve(
+        version="1.46.0",
+        r_packages=keras3,
+        RETICULATE_USE_MANAGED_VENV="yes",
+        RETICULATE_PYTHON_FALLBACK=good.python,
+    )
+    assert mv.ephemeral
+
+
+def test_ephemeral_envs_in_uv_cache_are_listed(tmp_path: Path) -> None:
+    from envdoctor.rlang.ephemeral import cached_envs
+
+    cache = tmp_path / "cache"
+    env = cache / "uv" / "archive-v0" / "AbC123"
+    (env / "bin").mkdir(parents=True)
+    (env / "pyvenv.cfg").write_text("home = /usr/bin\nversion_info = 3.11.7\n")
+    (env / "bin" / "python").symlink_to("/usr/bin/python3")
+    wheel = cache / "uv" / "archive-v0" / "wheel1" / "numpy"
+    wheel.mkdir(parents=True)
+    found = cached_envs({"XDG_CACHE_HOME": str(cache)}, str(tmp_path))
+    assert found == [str(env / "bin" / "python")]
 
 
 # ------------------------------------------------------------------ R checks

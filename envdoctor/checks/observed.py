@@ -406,7 +406,7 @@ def explanation_finding(expl: Explanation, model_path: str = "",
             detail,
             title=f"Error recognized: {best.cause.title}",
             evidence=tuple(evidence),
-            fixes=fix_texts(best, model_path or None),
+            fixes=fix_texts(best, model_path or None, expl.context.env),
             source=best.cause.source,
         )
     from dataclasses import replace

@@ -35,8 +35,9 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
     )
     p.add_argument(
         "action",
-        choices=("check", "explain"),
-        help="check: models vs R's Python; explain: an error",
+        choices=("check", "explain", "require"),
+        help="check: models vs R's Python; explain: an error; require: the py_require() "
+        "lines that make reticulate >= 1.41's own uv environment load the models",
     )
     p.add_argument("models", nargs="*", metavar="MODEL", help="models (check)")
     p.add_argument(
@@ -60,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     context.activate(args.reticulate_version)
     if args.action == "explain":
         return _explain(args)
+    if args.action == "require":
+        if not args.models:
+            raise UsageError("r require needs at least one MODEL")
+        return _require(args)
     if not args.models:
         raise UsageError("r check needs at least one MODEL")
     return _check(args)
@@ -130,6 +135,31 @@ def _check(args: argparse.Namespace) -> int:
         render_reticulate(rr, out)
     threshold = Severity(args.fail_on).rank
     return 1 if any(f.severity.rank >= threshold for f in report.findings) else 0
+
+
+def _require(args: argparse.Namespace) -> int:
+    """``envdoctor r require MODEL...``: the ``py_require()`` declaration (ED910) as R lines.
+
+    Text: one R line per line on stdout.  JSON: ``packages``, ``python_version``,
+    ``env_vars``, ``label``, ``errors`` (codes still predicted), ``r_lines``.
+    Exit 0, or 1 when envdoctor still predicts errors for the declared environment.
+    """
+    from envdoctor.rlang.ephemeral import py_require_for
+
+    req = py_require_for(args.models, os.environ)
+    if args.format == "json":
+        data = {
+            "packages": list(req.packages),
+            "python_version": req.python_version,
+            "env_vars": dict(req.env_vars),
+            "label": req.label,
+            "errors": list(req.errors),
+            "r_lines": req.r_lines(),
+        }
+        sys.stdout.write(json.dumps(data, sort_keys=True, indent=2) + "\n")
+    else:
+        sys.stdout.write("\n".join(req.r_lines()) + "\n")
+    return 1 if req.errors else 0
 
 
 def _explain(args: argparse.Namespace) -> int:

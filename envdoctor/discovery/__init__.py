@@ -63,8 +63,17 @@ SOURCES: tuple[Source, ...] = (
 )
 """The discovery sources, in the order they are asked (earlier finders name a candidate)."""
 
-READ_WORKERS = 4
-"""Most interpreters :func:`read_candidates` runs at once (its pool has 2 to 4 threads)."""
+READ_WORKERS = 32
+"""Most interpreters :func:`read_candidates` runs at once: all of them, in practice, so
+that hanging interpreters cost one :data:`PROBE_BUDGET` together, not one each (the
+threads only wait on child processes)."""
+
+PROBE_BUDGET = 2.0
+"""Wall-clock limit for all the interpreters one discovery run must run (seconds).
+
+An interpreter that has not answered by then (a broken shim, a python on a dead network
+mount) is killed with its process group, reported as "did not answer in 2 s", and its
+failure is cached on its path, mtime and size, so later runs skip it until it changes."""
 
 
 def _crash_note(source: Source, exc: BaseException) -> Candidate:
@@ -142,13 +151,14 @@ def read_candidates(
     cands: Iterable[Candidate],
     *,
     environ: Optional[Mapping[str, str]] = None,
-    timeout: float = 20.0,
+    timeout: float = PROBE_BUDGET,
 ) -> list[tuple[Candidate, Optional[Environment], Optional[str]]]:
     """Read each usable candidate's environment statically; run interpreters in parallel.
 
     Candidates whose prefix shows no Python layout (so reading them may run the
-    interpreter, up to ``timeout`` seconds each) are read by a pool of 2 to
-    :data:`READ_WORKERS` threads while this thread reads the others one after another.
+    interpreter) are read by a pool of up to :data:`READ_WORKERS` threads, all at once,
+    while this thread reads the others one after another; ``timeout`` is one wall-clock
+    budget for all of them (default :data:`PROBE_BUDGET`).
     Static reads are not spread over threads on purpose: they are CPU-bound Python, and
     threads fighting for the GIL made 31 static reads 2.7 times slower (0.08 s serial,
     0.22 s with 4 threads, ``benchmarks/bench_envs.py``).
@@ -156,7 +166,7 @@ def read_candidates(
     Args:
         cands: candidates from :func:`discover`.
         environ: the environment variables the targets run with (default ``os.environ``).
-        timeout: the limit for each interpreter that must be run, in seconds.
+        timeout: the budget for all interpreters that must be run, in seconds.
 
     Returns:
         ``(candidate, environment, error)`` per candidate, in the given order: the
@@ -182,7 +192,7 @@ def read_candidates(
     if not slow:
         return [one(c) for c in items]
     results: dict[int, tuple[Candidate, Optional[Environment], Optional[str]]] = {}
-    workers = max(2, min(READ_WORKERS, len(slow)))
+    workers = max(1, min(READ_WORKERS, len(slow)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="envdoctor-read") as pool:
         futures = {i: pool.submit(one, items[i]) for i in slow}
         for i, cand in enumerate(items):

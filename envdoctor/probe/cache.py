@@ -27,6 +27,7 @@ from typing import Optional
 
 import platformdirs
 
+from envdoctor.errors import ProbeError, ProbeTimeout
 from envdoctor.probe.runner import (
     MAX_STDOUT_BYTES,
     SCRIPT_PATH,
@@ -176,6 +177,81 @@ def store_cached(python: str, info: dict[str, object], directory: Optional[Path]
     return True
 
 
+def load_failure(python: str, directory: Optional[Path] = None) -> Optional[dict[str, object]]:
+    """Return the cached failure of ``python`` (``{"kind", "message", "timeout"}``), or None.
+
+    A failure is cached under the same key as a success (path, real path, mtime, size,
+    ``pyvenv.cfg``, probe script), so it applies only while the interpreter file is
+    unchanged.
+
+    Args:
+        python: the interpreter path.
+        directory: the cache directory (default :func:`cache_dir`).
+
+    Returns:
+        ``kind`` is ``"timeout"`` or ``"error"``, ``message`` the original error text,
+        ``timeout`` the limit it was run with (seconds); None when nothing applies.
+    """
+    try:
+        material = cache_key_material(python)
+        path = (directory or cache_dir()) / f"{cache_key(python)}.json"
+        with open(path, "rb") as fh:
+            data = fh.read(64 * 1024 + 1)
+        if len(data) > 64 * 1024:
+            return None
+        entry = json.loads(data.decode("utf-8"))
+        if not isinstance(entry, dict) or entry.get("key") != material:
+            return None
+        failure = entry.get("failure")
+        if not isinstance(failure, dict) or failure.get("kind") not in ("timeout", "error"):
+            return None
+        if not isinstance(failure.get("message"), str):
+            return None
+        if not isinstance(failure.get("timeout"), (int, float)):
+            return None
+        return {str(k): v for k, v in failure.items()}
+    except Exception:
+        return None
+
+
+def store_failure(
+    python: str, kind: str, message: str, timeout: float, directory: Optional[Path] = None
+) -> bool:
+    """Remember that probing ``python`` failed, keyed like a success (atomic write).
+
+    Args:
+        python: the interpreter path.
+        kind: ``"timeout"`` or ``"error"``.
+        message: the error text to raise again on later runs.
+        timeout: the limit it was run with (seconds).
+        directory: the cache directory (default :func:`cache_dir`).
+
+    Returns:
+        True when written, False when the cache is unusable.
+    """
+    tmp: Optional[str] = None
+    try:
+        target_dir = directory or cache_dir()
+        target_dir.mkdir(parents=True, exist_ok=True)
+        entry = {
+            "key": cache_key_material(python),
+            "failure": {"kind": kind, "message": message, "timeout": timeout},
+        }
+        payload = json.dumps(entry, sort_keys=True).encode("utf-8", "surrogateescape")
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=str(target_dir))
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        os.replace(tmp, target_dir / f"{cache_key(python)}.json")
+        tmp = None
+    except Exception:
+        return False
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return True
+
+
 def probe_interpreter(
     python: str,
     timeout: float = 20.0,
@@ -194,14 +270,37 @@ def probe_interpreter(
     Returns:
         The probe answer (see :data:`~envdoctor.probe.runner.REQUIRED_KEYS`).
 
+    Failures are cached too (:func:`store_failure`): while the interpreter file is
+    unchanged, a cached error is raised again without running it, and a cached timeout
+    is raised again when it was run with at least ``timeout`` seconds (an explicit
+    ``--python`` with a longer limit tries again).
+
     Raises:
-        ProbeTimeout: the interpreter did not answer within ``timeout`` seconds.
+        ProbeTimeout: the interpreter did not answer within ``timeout`` seconds (now or
+            on an earlier run, cached).
         ProbeError: running it failed (see :func:`~envdoctor.probe.runner.run_probe`).
     """
     if use_cache:
         cached = load_cached(python, directory)
         if cached is not None:
             return cached
-    info = run_probe(python, timeout)
+        failure = load_failure(python, directory)
+        if failure is not None:
+            message = f"{failure['message']} (remembered; tried again once {python} changes)"
+            if failure["kind"] == "error":
+                raise ProbeError(message)
+            limit = failure["timeout"]
+            assert isinstance(limit, (int, float))
+            if limit >= timeout:
+                raise ProbeTimeout(message)
+    try:
+        info = run_probe(python, timeout)
+    except ProbeTimeout as exc:
+        store_failure(python, "timeout", str(exc), timeout, directory)
+        raise
+    except ProbeError as exc:
+        if os.path.exists(python) and "cannot be run" not in str(exc):
+            store_failure(python, "error", str(exc), timeout, directory)
+        raise
     store_cached(python, info, directory)
     return info

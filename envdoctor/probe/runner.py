@@ -345,7 +345,7 @@ def run_probe(python: str, timeout: float = 20.0) -> dict[str, object]:
     elapsed = time.monotonic() - start
     if timed_out:
         raise ProbeTimeout(
-            f"{python}: did not answer within {timeout:g} s (killed after {elapsed:.1f} s)"
+            f"{python}: did not answer in {timeout:g} s (killed after {elapsed:.1f} s)"
         )
     if flood.is_set():
         raise ProbeError(

@@ -11,10 +11,12 @@ Two orders are implemented, chosen by the reticulate version:
   on PATH, ``/usr/local`` and ``/usr``, every other env) probed in order: the first with
   NumPy and the required module wins, else the first with NumPy, else the first.
   Verified against 1.28 only; 1.29-1.40 are assumed to behave the same.
-* reticulate >= 1.41 follows the documented "Order of Discovery"
-  (https://rstudio.github.io/reticulate/articles/versions.html#order-of-discovery,
-  compat-facts §4.1), which adds ``VIRTUAL_ENV``, in-project ``.venv`` directories and the
-  ``py_require()`` ephemeral environment.
+* reticulate >= 1.41 follows ``py_discover_config()`` of reticulate **1.46.0** step by step
+  (``R/config.R`` l.169-433, ``shared/r-src``; the documented "Order of Discovery",
+  https://rstudio.github.io/reticulate/articles/versions.html#order-of-discovery), which
+  adds ``use_python(required = TRUE)``, ``RETICULATE_USE_MANAGED_VENV``, ``VIRTUAL_ENV``,
+  in-project ``.venv`` directories, the delay-load environments of keras3/tensorflow
+  (``r-keras``, ``r-tensorflow``) and the ``py_require()`` ephemeral uv environment.
 
 Nothing is run: what reticulate learns by running each candidate on its probe script
 (``config/config.py``) is read statically (:func:`envdoctor.inventory.read_environment`):
@@ -48,7 +50,11 @@ Reader = Callable[[str], Optional[Environment]]
 """Reads the environment of an interpreter path (None when it cannot be read)."""
 
 DOCUMENTED_ORDER_SINCE = "1.41.0"
-"""First reticulate with the documented order that has ``py_require()`` (compat-facts §4.1)."""
+"""First reticulate with ``py_require()`` and the ephemeral uv environment (compat-facts §4.1;
+``knowledge/r.json`` ``reticulate_py_require``)."""
+
+ORDER_146 = "1.46 (>= 1.41)"
+"""The ``order`` label of the reticulate >= 1.41 order (``R/config.R`` of 1.46.0)."""
 
 SYSTEM_LIB_DIRS = (
     "/usr/lib/x86_64-linux-gnu",
@@ -89,7 +95,7 @@ class Binding:
 
     Attributes:
         reticulate_version: the version the order was chosen for ("" = unknown: 1.28's).
-        order: ``"1.28"`` or ``"documented (>= 1.41)"``.
+        order: ``"1.28"`` or ``"1.46 (>= 1.41)"``.
         required_module: the module of the first ``import()`` (``keras``), "" for none.
         python: the interpreter reticulate picks ("" when it stops before picking one, or
             picks an environment envdoctor cannot predict); when ``error`` is set, binding
@@ -103,6 +109,8 @@ class Binding:
         has_module: whether ``required_module`` is importable there (None unknown).
         steps: every step considered, in order.
         notes: further facts (NumPy 2 conversion, pyenv shims, ...).
+        ephemeral: reticulate >= 1.41 builds its own uv environment from ``py_require()``
+            (then ``python`` is "": which packages it gets depends on R code).
     """
 
     reticulate_version: str
@@ -117,6 +125,7 @@ class Binding:
     has_module: Optional[bool] = None
     steps: tuple[Step, ...] = ()
     notes: tuple[str, ...] = ()
+    ephemeral: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,8 +190,10 @@ class _Resolver:
         required_module: str,
         reticulate_version: str,
         reader: Reader,
+        r_packages: Optional[Mapping[str, str]] = None,
     ) -> None:
         self.env = environ
+        self._r_packages = r_packages
         self.cwd = cwd
         self.home = home
         self.module = required_module
@@ -199,6 +210,19 @@ class _Resolver:
         if path == "~" or path.startswith("~/"):
             path = self.home + path[1:]
         return os.path.normpath(os.path.join(self.cwd, path)) if path else ""
+
+    @property
+    def r_packages(self) -> Mapping[str, str]:
+        """The R packages installed (name -> version), read from R's libraries when not given."""
+        if self._r_packages is None:
+            from envdoctor.rlang.r_packages import read_r_install
+
+            try:
+                inst = read_r_install(self.env, cwd=self.cwd, home=self.home)
+                self._r_packages = {n: p.version for n, p in inst.packages.items()}
+            except Exception:
+                self._r_packages = {}
+        return self._r_packages
 
     def step(self, number: str, name: str, outcome: str, detail: str, python: str = "") -> None:
         self.steps.append(Step(number, name, outcome, detail, python))
@@ -277,7 +301,7 @@ class _Resolver:
                 )
         return Binding(
             reticulate_version=self.version,
-            order="1.28" if not _documented(self.version) else "documented (>= 1.41)",
+            order="1.28" if not _documented(self.version) else ORDER_146,
             required_module=self.module,
             python=python,
             forced_by=forced_by,
@@ -290,10 +314,44 @@ class _Resolver:
             notes=tuple(notes),
         )
 
+    def ephemeral(self, why: str) -> Binding:
+        """Finish with reticulate's ephemeral uv environment (``py_require()``) chosen."""
+        fact = facts.fact("reticulate_py_require")
+        notes = [
+            *self.notes,
+            f"the ephemeral environment: {fact['text']}",
+        ]
+        try:
+            from envdoctor.rlang import ephemeral as eph
+
+            cached = eph.cached_envs(self.env, self.home)
+        except Exception:
+            cached = []
+        if cached:
+            notes.append(
+                "ephemeral environments in uv's cache (read like any other with 'envdoctor "
+                "envs'): " + ", ".join(cached[:5]) + (" ..." if len(cached) > 5 else "")
+            )
+        return Binding(
+            reticulate_version=self.version,
+            order=ORDER_146,
+            required_module=self.module,
+            python="",
+            forced_by="py_require()",
+            reason=(
+                f"{why}: reticulate builds an ephemeral uv environment from the py_require() "
+                "declarations (numpy plus what R code declares; envdoctor_use() can declare "
+                "what the model needs)"
+            ),
+            steps=tuple(self.steps),
+            notes=tuple(notes),
+            ephemeral=True,
+        )
+
     def failure(self, error: str, reason: str) -> Binding:
         return Binding(
             reticulate_version=self.version,
-            order="1.28" if not _documented(self.version) else "documented (>= 1.41)",
+            order="1.28" if not _documented(self.version) else ORDER_146,
             required_module=self.module,
             python="",
             forced_by="",
@@ -417,6 +475,7 @@ def resolve(
     required_module: str = "keras",
     reticulate_version: str = "",
     reader: Optional[Reader] = None,
+    r_packages: Optional[Mapping[str, str]] = None,
 ) -> Binding:
     """Say which Python reticulate binds in ``cwd`` with these variables, and why.
 
@@ -428,6 +487,8 @@ def resolve(
             ``py_config()``).
         reticulate_version: the installed reticulate ("" = assume 1.28's behaviour).
         reader: reads an interpreter's environment (default: envdoctor's static reader).
+        r_packages: the R packages installed, name -> version (default: read from R's
+            libraries; keras3/tensorflow add their delay-load environments under >= 1.41).
 
     Returns:
         The :class:`Binding`; never raises.
@@ -441,14 +502,16 @@ def resolve(
         required_module=required_module,
         reticulate_version=reticulate_version,
         reader=reader or _default_reader(env),
+        r_packages=r_packages,
     )
     from envdoctor.rlang import _order128, _order_documented
 
     if _documented(reticulate_version):
-        r.notes.append(
-            f"reticulate {reticulate_version}: the documented order of discovery (not "
-            "verified on this machine)"
-        )
+        if key(reticulate_version) != (1, 46, 0):
+            r.notes.append(
+                f"reticulate {reticulate_version}: assumed to discover like 1.46.0 "
+                "(verified against 1.46.0)"
+            )
         return _order_documented.discover(r)
     if reticulate_version and key(reticulate_version) != (1, 28, 0):
         r.notes.append(

@@ -1,0 +1,125 @@
+"""reticulate >= 1.41's ephemeral uv environments: where they are, and ``py_require()`` lines.
+
+reticulate builds the environment with ``uv tool run --isolated --python V --with numpy
+--with PKG ...`` (``R/py_require.R`` l.700-851 of reticulate 1.46.0; ``knowledge/r.json``
+``reticulate_py_require``).  uv keeps it in its cache as ``archive-v0/<hash>/``, a venv with
+``pyvenv.cfg`` (observed with uv 0.13.10); a reticulate-managed uv uses
+``tools::R_user_dir("reticulate", "cache")/uv/cache`` instead.  :func:`cached_envs` lists
+them (read statically like any other environment); :func:`py_require_for` picks, with
+envdoctor's own checks (:func:`envdoctor.envcreate.rank`), the packages and Python version
+that load a model.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+CACHE_SUBDIRS = ("archive-v0", "environments-v2")
+"""uv cache buckets that hold ephemeral tool environments."""
+
+
+def uv_cache_dirs(environ: Mapping[str, str], home: str) -> list[str]:
+    """The uv cache directories, reticulate's own last.
+
+    ``UV_CACHE_DIR``, ``$XDG_CACHE_HOME/uv`` (or ``~/.cache/uv``), then reticulate's
+    ``$R_USER_CACHE_DIR/R/reticulate/uv/cache`` (else under ``$XDG_CACHE_HOME`` or
+    ``~/.cache``).
+    """
+    xdg = environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+    dirs = []
+    if environ.get("UV_CACHE_DIR"):
+        dirs.append(os.path.expanduser(environ["UV_CACHE_DIR"]))
+    dirs.append(os.path.join(xdg, "uv"))
+    r_cache = environ.get("R_USER_CACHE_DIR") or xdg
+    dirs.append(os.path.join(r_cache, "R", "reticulate", "uv", "cache"))
+    out: list[str] = []
+    for d in dirs:
+        if d not in out:
+            out.append(d)
+    return out
+
+
+def cached_envs(environ: Mapping[str, str], home: str) -> list[str]:
+    """Interpreters (``bin/python``) of the ephemeral environments in uv's caches, newest first.
+
+    Only directories with a ``pyvenv.cfg`` count (the other ``archive-v0`` entries are
+    unpacked wheels).  Never raises.
+    """
+    found: list[tuple[float, str]] = []
+    for cache in uv_cache_dirs(environ, home):
+        for sub in CACHE_SUBDIRS:
+            bucket = os.path.join(cache, sub)
+            try:
+                names = os.listdir(bucket)
+            except OSError:
+                continue
+            for name in names:
+                cfg = os.path.join(bucket, name, "pyvenv.cfg")
+                try:
+                    mtime = os.stat(cfg).st_mtime
+                except OSError:
+                    continue
+                python = os.path.join(bucket, name, "bin", "python")
+                if os.path.lexists(python):
+                    found.append((mtime, python))
+    found.sort(reverse=True)
+    return [p for _m, p in found]
+
+
+@dataclass(frozen=True)
+class PyRequire:
+    """What to declare with ``py_require()`` so reticulate's uv environment loads a model.
+
+    Attributes:
+        packages: requirement strings (``"tensorflow==2.20.0"``, ``"keras==3.11.3"``).
+        python_version: a Python version constraint (``"3.11"``).
+        env_vars: variables the environment needs (``TF_USE_LEGACY_KERAS=1``).
+        label: the stack in words.
+        errors: the codes envdoctor still predicts for it (empty: it loads).
+    """
+
+    packages: tuple[str, ...]
+    python_version: str
+    env_vars: tuple[tuple[str, str], ...]
+    label: str
+    errors: tuple[str, ...] = ()
+
+    def r_lines(self) -> list[str]:
+        """The R lines, for ``.Rprofile`` or the top of a script (before Python starts)."""
+        pkgs = ", ".join(f'"{p}"' for p in self.packages)
+        lines = [f'Sys.setenv({k} = "{v}")' for k, v in self.env_vars]
+        lines.append('Sys.setenv(RETICULATE_PYTHON = "managed")  # the ephemeral uv environment')
+        lines.append(f'reticulate::py_require(c({pkgs}), python_version = "{self.python_version}")')
+        return lines
+
+
+def py_require_for(models: Sequence[str], environ: Mapping[str, str]) -> PyRequire:
+    """The ``py_require()`` declaration that loads all ``models`` (the first model decides).
+
+    Uses :func:`envdoctor.envcreate.rank` with the interpreters present, so the Python
+    version is one uv can find here without downloading.
+
+    Raises:
+        envdoctor.errors.UsageError: a model cannot be read (exit 2).
+    """
+    from envdoctor import app, envcreate
+
+    infos = [app.inspect_model(p) for p in models]
+    interpreters = [
+        i for i in envcreate.find_interpreters(environ) if i.source in ("pyenv", "uv-python")
+    ] or envcreate.find_interpreters(environ)
+    ranked = envcreate.rank(infos[0], interpreters, target="/nonexistent/ephemeral",
+                            environ=environ)
+    present = [c for c in ranked if c.interpreter is not None]
+    best = (present or ranked)[0]
+    reqs = tuple(r for r in best.stack.requirements if not r.startswith("numpy"))
+    numpy = tuple(r for r in best.stack.requirements if r.startswith("numpy"))
+    return PyRequire(
+        packages=(*reqs, *numpy),
+        python_version=best.python_version,
+        env_vars=tuple(sorted(best.stack.env_vars.items())),
+        label=best.stack.label,
+        errors=tuple(f.code for f in best.errors),
+    )
