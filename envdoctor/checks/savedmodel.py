@@ -196,6 +196,11 @@ def check_no_keras_metadata(model: Optional[ModelInfo], env: Environment) -> Ite
         return
     if major(model.tensorflow_version) == 1:
         return
+    if model.tensorflow_version and key(model.tensorflow_version) < key("2.5"):
+        # Before TF 2.5 Keras kept its metadata inside saved_model.pb (SavedUserObject
+        # metadata), so no keras_metadata.pb is expected: pm-031 (TF 2.2) loads and predicts
+        # under tf.keras 2.15 (tests/test_checks_real_models.py REAL_LOADS).
+        return
     fact = tables.keras_fact("keras2_savedmodel_without_metadata")
     sig = _first_signature(model)
     specs = _signature_inputs(model, sig)
