@@ -109,6 +109,8 @@ EXPECTED: list[tuple[str, Optional[int], str]] = [
     (r"time_major|'convert_input'|'quantization_mode'|Could not interpret initializer", None,
      "legacy_h5_keras3"),
     (r"File format not supported: filepath=", None, "savedmodel_in_keras3"),
+    (r"Unable to create a (TF-)?Keras model from SavedModel|'_UserObject' object has no attribute",
+     None, "savedmodel_without_keras_metadata"),
     (r"No model config found in the file", None, "not_a_whole_model"),
     (r"bad marshal data", None, "lambda_marshal"),
     (r"`?Lambda`? layer", None, "lambda_safe_mode"),
