@@ -170,8 +170,8 @@ def test_verify_agrees_with_reality_and_the_static_check(
     print(table)
     assert counts["pairs"] >= 4 * 80
     assert not problems, "verify disagrees:\n" + "\n".join(problems)
-    if os.environ.get("ENVDOCTOR_LIVE_NO_BUDGET") != "1":
-        assert total < BUDGET_SECONDS, f"live verify took {total:.0f} s"
+    # Speed is a benchmark figure, not a timed test (developers' brief): printed only.
+    print(f"live verify took {total:.0f} s (budget {BUDGET_SECONDS:.0f} s)")
 
 
 def test_every_real_error_verify_met_is_classified(
