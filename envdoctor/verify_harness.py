@@ -344,7 +344,9 @@ class _LayerModel:
         names = [str(s.get("name") or f"input_{i}") for i, s in enumerate(self.signature_inputs)]
 
         def call(xs: list[Any]) -> Any:
-            return self.layer(xs[0] if len(xs) == 1 else xs)
+            # several inputs go by signature name: TFSMLayer binds a dict to the
+            # endpoint's keyword arguments (a list fails: "too many positional arguments")
+            return self.layer(xs[0] if len(xs) == 1 else dict(zip(names, xs)))
 
         return Runner(names, specs, call, "keras.layers.TFSMLayer")
 

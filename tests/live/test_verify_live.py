@@ -206,6 +206,7 @@ def test_every_real_error_verify_met_is_classified(
         assert ed001 and all(dict(map(tuple, f["evidence"]))["cause"] != "not recognized"
                              for f in ed001), name
     print(dict(causes))
+    print("\n".join(unknown))
     assert not unknown, unknown
 
 
