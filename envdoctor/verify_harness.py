@@ -344,9 +344,7 @@ class _LayerModel:
         names = [str(s.get("name") or f"input_{i}") for i, s in enumerate(self.signature_inputs)]
 
         def call(xs: list[Any]) -> Any:
-            # several inputs go by signature name: TFSMLayer binds a dict to the
-            # endpoint's keyword arguments (a list fails: "too many positional arguments")
-            return self.layer(xs[0] if len(xs) == 1 else dict(zip(names, xs)))
+            return self.layer(xs[0] if len(xs) == 1 else xs)
 
         return Runner(names, specs, call, "keras.layers.TFSMLayer")
 
@@ -556,7 +554,11 @@ def _savedmodel_attempts(model: dict[str, Any], path: str, endpoint: str,
     keras = sys.modules.get("keras")
     backend = os.environ.get("KERAS_BACKEND", "tensorflow") or "tensorflow"
     version = str(getattr(keras, "__version__", "") or "")
-    if keras is not None and version.startswith("3.") and backend == "tensorflow":
+    several = len(model.get("signature_inputs") or []) > 1
+    # TFSMLayer passes its input positionally, and a signature with several inputs takes
+    # them by name only: every such attempt in the live matrix failed with "Binding inputs
+    # to tf.function failed due to `too many positional arguments`" (a list or a dict alike)
+    if keras is not None and version.startswith("3.") and backend == "tensorflow" and not several:
         def tfsm() -> Any:
             layer = importlib.import_module("keras").layers.TFSMLayer(
                 path, call_endpoint=endpoint)

@@ -237,3 +237,28 @@ def test_ed110_keras1_in_tf_keras() -> None:
     assert "ED110" in errors(keras1, TFK221)
     old = make_env("3.7.9", keras="2.3.1", tensorflow="2.2.0", h5py="2.10.0")
     assert "ED110" not in errors(keras1, old)
+
+
+@pytest.mark.parametrize("saver", ["tf215", "tf220"])
+def test_ed103_multi_input_savedmodel_calls_signature_by_name(saver: str) -> None:
+    """TFSMLayer cannot bind several inputs (the live verify matrix: every attempt raised
+    "too many positional arguments"), so ED103 gives the keyword call of the signature."""
+    from envdoctor.modelfiles.detect import read_model
+
+    path = Path(__file__).parent / "fixtures" / saver / "multi_tfsaved"
+    model = read_model(str(path))
+    assert model.savedmodel is not None
+    f = find(run_checks(model, K33), "ED103")
+    texts = [x.text for x in f.fixes]
+    assert not any("TFSMLayer(" in t for t in texts)
+    py = next(t for t in texts if "tf.saved_model.load(" in t)
+    names = [t.name for mg in model.savedmodel.meta_graphs for s in mg.signatures
+             if s.key == "serving_default" for t in s.inputs]
+    assert len(names) == 2  # the file's own SignatureDef input names
+    assert f"y = fn({names[0]}=x_0, {names[1]}=x_1)" in py
+    r = next(x.text for x in f.fixes if x.kind == "r")
+    assert f"y <- fn({names[0]} = x_0, {names[1]} = x_1)" in r
+    # a single-input SavedModel keeps the TFSMLayer line
+    single = read_model(str(Path(__file__).parent / "fixtures" / saver / "mlp_tfsaved"))
+    f1 = find(run_checks(single, K33), "ED103")
+    assert any("TFSMLayer(" in x.text for x in f1.fixes)

@@ -18,6 +18,7 @@ from envdoctor.checks.runtime import (
     saved_by_tf_keras,
     saver_generation,
 )
+from envdoctor.checks.savedmodel import signature_call_fixes, signature_inputs
 from envdoctor.fixes import lit
 from envdoctor.knowledge import tables
 from envdoctor.knowledge.versions import key, minor
@@ -140,18 +141,24 @@ def check_savedmodel_in_keras3(model: Optional[ModelInfo], env: Environment) -> 
     fact = tables.keras_fact("savedmodel_not_supported_by_keras3")
     fix_list: list[Fix] = []
     if rt.tensorflow and rt.backend == "tensorflow":
-        fix_list.append(
-            fixes.python_fix(
-                f'layer = keras.layers.TFSMLayer({lit(model.path)}, call_endpoint={lit(endpoint)})',
-                "inference-only Keras layer over the SavedModel (TensorFlow backend)",
+        if len(signature_inputs(model, endpoint)) <= 1:
+            fix_list.append(
+                fixes.python_fix(
+                    f'layer = keras.layers.TFSMLayer({lit(model.path)}, '
+                    f'call_endpoint={lit(endpoint)})',
+                    "inference-only Keras layer over the SavedModel (TensorFlow backend)",
+                )
             )
-        )
-        fix_list.append(
-            fixes.python_fix(
-                f'fn = tf.saved_model.load({lit(model.path)}).signatures[{lit(endpoint)}]',
-                "call the serving signature with TensorFlow directly",
+        else:
+            # TFSMLayer passes its input positionally; a signature with several inputs
+            # takes them by name only (live verify matrix: "too many positional arguments")
+            fix_list.append(
+                fixes.note(
+                    "keras.layers.TFSMLayer cannot bind this signature's several inputs "
+                    "(it passes one positional input); call the signature by input name"
+                )
             )
-        )
+        fix_list += signature_call_fixes(model, endpoint)
     else:
         fix_list.append(
             fixes.note(

@@ -203,16 +203,8 @@ def check_no_keras_metadata(model: Optional[ModelInfo], env: Environment) -> Ite
         return
     fact = tables.keras_fact("keras2_savedmodel_without_metadata")
     sig = _first_signature(model)
-    specs = _signature_inputs(model, sig)
+    specs = signature_inputs(model, sig)
     dtypes = sorted({t.dtype for t in specs if t.dtype})
-    feed_py = ", ".join(
-        f"{t.name}=x_{i}" if t.name.isidentifier() else f"**{{{lit(t.name)}: x_{i}}}"
-        for i, t in enumerate(specs)
-    ) or "x"
-    feed_r = ", ".join(
-        f"{t.name} = x_{i}" if t.name.isidentifier() else f"`{t.name}` = x_{i}"
-        for i, t in enumerate(specs)
-    ) or "x"
     cast = ""
     if any(d != "float32" for d in dtypes):
         cast = f" (inputs of dtype {', '.join(dtypes)}: cast, e.g. tf.cast(x, {lit(dtypes[0])}))"
@@ -227,23 +219,48 @@ def check_no_keras_metadata(model: Optional[ModelInfo], env: Environment) -> Ite
             ("signature", sig),
             ("signature inputs", ", ".join(f"{t.name}:{t.dtype}" for t in specs) or "unknown"),
         ),
-        fixes=(
-            fixes.python_fix(
-                f"fn = tf.saved_model.load({lit(model.path)}).signatures[{lit(sig)}]; "
-                f"y = fn({feed_py})",
-                "change of the loading call only; no change to the environment",
-            ),
-            fixes.r_fix(
-                f"fn <- tensorflow::tf$saved_model$load({lit(model.path)})"
-                f"$signatures[[{lit(sig)}]]; y <- fn({feed_r})",
-                "from R (reticulate); arrays as tensors of the signature's dtype",
-            ),
-        ),
+        fixes=signature_call_fixes(model, sig),
         source=fact["source"],
     )
 
 
-def _signature_inputs(model: ModelInfo, key_name: str) -> tuple[TensorSpec, ...]:
+def signature_call_fixes(model: ModelInfo, sig: str) -> tuple[Fix, Fix]:
+    """Return the Python and R lines that call SavedModel signature ``sig`` with its inputs.
+
+    Signature functions take keyword arguments only, one per signature input (named as in
+    the MetaGraphDef's SignatureDef), so several inputs are passed by name; this is also
+    the way for a multi-input SavedModel that ``keras.layers.TFSMLayer`` cannot bind
+    ("Binding inputs to tf.function failed due to `too many positional arguments`", the
+    live verify matrix of tf.saved_model.save multi-input models under Keras 3.3-3.15).
+
+    Returns:
+        (Python fix, R fix); ``x_0``, ``x_1`` ... stand for the user's arrays.
+    """
+    specs = signature_inputs(model, sig)
+    feed_py = ", ".join(
+        f"{t.name}=x_{i}" if t.name.isidentifier() else f"**{{{lit(t.name)}: x_{i}}}"
+        for i, t in enumerate(specs)
+    ) or "x"
+    feed_r = ", ".join(
+        f"{t.name} = x_{i}" if t.name.isidentifier() else f"`{t.name}` = x_{i}"
+        for i, t in enumerate(specs)
+    ) or "x"
+    return (
+        fixes.python_fix(
+            f"fn = tf.saved_model.load({lit(model.path)}).signatures[{lit(sig)}]; "
+            f"y = fn({feed_py})",
+            "change of the loading call only; no change to the environment",
+        ),
+        fixes.r_fix(
+            f"fn <- tensorflow::tf$saved_model$load({lit(model.path)})"
+            f"$signatures[[{lit(sig)}]]; y <- fn({feed_r})",
+            "from R (reticulate); arrays as tensors of the signature's dtype",
+        ),
+    )
+
+
+def signature_inputs(model: ModelInfo, key_name: str) -> tuple[TensorSpec, ...]:
+    """Return the inputs of SignatureDef ``key_name`` (empty when it is not in the file)."""
     for mg in model.savedmodel.meta_graphs if model.savedmodel else ():
         for s in mg.signatures:
             if s.key == key_name:
