@@ -98,6 +98,24 @@ class ManualStep:
 
 
 @dataclass(frozen=True)
+class PlanItem:
+    """One line of the ordered plan (:meth:`Plan.items`).
+
+    Attributes:
+        kind: ``command`` (an install command for this environment), ``env`` (a variable to
+            set before Python starts), ``python`` / ``r`` (a line of code), ``note`` (words).
+        text: the command or line, ready to paste.
+        codes: the finding codes it addresses.
+        r_text: the same remedy as a line of R, when the finding gives one ("" otherwise).
+    """
+
+    kind: str
+    text: str
+    codes: tuple[str, ...]
+    r_text: str = ""
+
+
+@dataclass(frozen=True)
 class Plan:
     """What ``envdoctor fix`` would do to one environment.
 
@@ -118,6 +136,35 @@ class Plan:
     manual: tuple[ManualStep, ...]
     warnings: tuple[str, ...] = ()
     severity: Severity = Severity.ERROR
+
+    def items(self) -> tuple[PlanItem, ...]:
+        """The plan as one ordered list the user runs once, top to bottom.
+
+        Order: the install step(s) (merged requirements of every finding), then the
+        environment variables to set, then the lines of Python/R that change the loading
+        call, then remedies in words.  Each manual finding contributes its best fix (its
+        first actionable one), with the R form beside a shell or Python line when the
+        finding gives one; identical lines are listed once with every code they address.
+        ``envdoctor check`` (report end) and ``envdoctor fix`` print this same list.
+        """
+        rank = {"command": 0, "env": 1, "python": 2, "r": 2, "note": 3}
+        out: list[PlanItem] = [PlanItem("command", s.text, s.codes) for s in self.steps]
+        manual: dict[tuple[str, str], list[str]] = {}
+        alt: dict[tuple[str, str], str] = {}
+        for m in self.manual:
+            best = next((f for f in m.fixes if f.kind != "note"), None)
+            best = best or (m.fixes[0] if m.fixes else Fix("note", m.title))
+            key_ = (best.kind, best.text)
+            manual.setdefault(key_, [])
+            if m.code not in manual[key_]:
+                manual[key_].append(m.code)
+            r_line = next((f.text for f in m.fixes if f.kind == "r"), "")
+            if best.kind != "r" and r_line:
+                alt.setdefault(key_, r_line)
+        ordered = sorted(manual.items(), key=lambda kv: rank.get(kv[0][0], 3))
+        for (kind, text), codes in ordered:
+            out.append(PlanItem(kind, text, tuple(codes), alt.get((kind, text), "")))
+        return tuple(out)
 
     @property
     def resolved(self) -> bool:
@@ -228,6 +275,110 @@ def merge_requirements(requirements: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+ITEM_ACTION = {"command": "run", "env": "set before Python starts",
+               "python": "change the loading call (Python)", "r": "in R", "note": "by hand"}
+"""How a plan line introduces each kind of step (``check`` and ``fix`` print the same)."""
+
+
+def item_lines(number: int, item: PlanItem) -> list[str]:
+    """Return the text lines of step ``number`` of a plan, as ``check`` and ``fix`` print it.
+
+    ``  N. CODES: action`` then the command or line alone, indented by 6 (never wrapped),
+    then its R form when the finding gives one.
+    """
+    lines = [f"  {number}. {', '.join(item.codes)}: {ITEM_ACTION.get(item.kind, item.kind)}",
+             f"      {item.text}"]
+    if item.r_text:
+        lines += ["     or in R:", f"      {item.r_text}"]
+    return lines
+
+
+def fold_tensorflow(env: Environment, requirements: Sequence[str]) -> list[str]:
+    """Name one TensorFlow distribution in every requirement on TensorFlow.
+
+    ``tensorflow``, ``tensorflow-cpu``, ``tensorflow-gpu``, ``tensorflow-intel``... all install
+    the same ``tensorflow`` package directory, so ``"tensorflow==2.21.*"`` from one finding
+    and ``"tensorflow-cpu==2.21.0"`` from another (a pinned requirements file beside the
+    model) are one requirement: both are renamed to the distribution installed in ``env``
+    (else the first one named) and then merged by :func:`merge_requirements`
+    (``tensorflow-cpu==2.21.*,==2.21.0``).
+
+    Args:
+        env: the environment (its installed TensorFlow distribution wins).
+        requirements: PEP 508 strings.
+
+    Returns:
+        The requirements, TensorFlow distributions renamed; others unchanged.
+    """
+    from envdoctor.fixes import tensorflow_dist
+    from envdoctor.knowledge import tables
+
+    names = {canonicalize_name(n) for n in tables.tf_distributions()} | {"tensorflow"}
+    parsed: list[tuple[str, Optional[Requirement]]] = []
+    for text in requirements:
+        try:
+            parsed.append((text, Requirement(text)))
+        except InvalidRequirement:
+            parsed.append((text, None))
+    tf_reqs = [r for _, r in parsed if r is not None and canonicalize_name(r.name) in names]
+    if len({canonicalize_name(r.name) for r in tf_reqs}) < 2:
+        return list(requirements)
+    installed = tensorflow_dist(env)
+    target = installed if env.version_of(installed) else tf_reqs[0].name
+    out: list[str] = []
+    for text, req in parsed:
+        if req is not None and canonicalize_name(req.name) in names:
+            req.name = target
+            out.append(str(req))
+        else:
+            out.append(text)
+    return out
+
+
+def report_plans(report: Report, severity: Severity = Severity.ERROR) -> tuple[Plan, ...]:
+    """Return one plan per environment of a check report (no dry run, nothing is run).
+
+    The same plan ``envdoctor fix --python ENV MODEL...`` builds for that environment from the
+    same findings (:func:`build_plan`, the installer :func:`envdoctor.installer.choose_tool`
+    picks); an environment without findings at ``severity`` has none.  When no installer
+    can change the environment, its install commands stay manual steps.
+
+    Args:
+        report: the report of ``check`` (one or more environments; not ``check --all``).
+        severity: address findings at or above this severity (``fix``'s default: error).
+
+    Returns:
+        The plans, in the report's environment order.
+    """
+    plans: list[Plan] = []
+    if report.candidates:
+        return ()
+    uv = installer.find_uv()
+    conda = installer.find_conda()
+    for env in report.environments:
+        findings = [f for f in report.findings if not f.python or f.python == env.python]
+        if not any(f.severity.rank >= severity.rank for f in findings):
+            continue
+        try:
+            choice: Optional[installer.ToolChoice] = installer.choose_tool(env, uv=uv,
+                                                                          conda=conda)
+        except installer.InstallerMissing:
+            choice = None
+        try:
+            plans.append(build_plan(env, findings, severity=severity, choice=choice))
+        except installer.InstallerMissing:
+            plans.append(_manual_plan(env, findings, severity))
+    return tuple(plans)
+
+
+def _manual_plan(env: Environment, findings: Sequence[Finding], severity: Severity) -> Plan:
+    targeted = tuple(f for f in findings if f.severity.rank >= severity.rank)
+    manual = tuple(ManualStep(f.code, f.title, f.fixes) for f in targeted)
+    return Plan(env, None, targeted, (), manual,
+                ("no installer can change this environment (no pip in it, no uv found)",),
+                severity)
+
+
 def _first_fix(finding: Finding) -> Optional[Fix]:
     """The best actionable fix: the first one, skipping remedies in words."""
     for fix in finding.fixes:
@@ -291,7 +442,7 @@ def build_plan(
         tool = choice.tool
         if choice.warning:
             warnings.append(choice.warning)
-        merged = merge_requirements(requirements)
+        merged = merge_requirements(fold_tensorflow(env, requirements))
         argv = installer.install_argv(tool, env, merged)
         steps.append(
             Step(tool.name, tuple(argv), installer.display(argv, _uv_of(tool)), merged,

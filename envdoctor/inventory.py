@@ -601,6 +601,7 @@ def _apply_probe(lay: _Layout, info: Mapping[str, object], environ: Mapping[str,
         lay.pyvenv = None
         lay.conda = False
         _classify(lay, environ)
+        _take_real_interpreter(lay, str(info.get("executable") or ""))
     lay.version = str(info["version"])
     lay.implementation = str(info["implementation"]) or lay.implementation
     if not lay.arch:
@@ -622,6 +623,25 @@ def _apply_probe(lay: _Layout, info: Mapping[str, object], environ: Mapping[str,
         if u:
             user.append(u)
     lay.site_dirs = _dedupe_dirs(user + probe_dirs)
+
+
+def _take_real_interpreter(lay: _Layout, executable: str) -> None:
+    """Name the interpreter a wrapper outside the prefix ran (a pyenv shim, a launcher script).
+
+    A pyenv shim selects its version anew on every run (``PYENV_VERSION``, ``.python-version``,
+    the global version file), so a command written with the shim may install somewhere else
+    tomorrow; every command envdoctor prints names ``sys.executable`` of the probed
+    interpreter when it lies inside the prefix the probe reported.
+    """
+    if not executable or _norm(executable) == _norm(lay.python):
+        return
+    inside = _norm(os.path.dirname(os.path.dirname(os.path.abspath(executable))))
+    inside_win = _norm(os.path.dirname(os.path.abspath(executable)))
+    if _norm(lay.prefix) not in (inside, inside_win) or not _isfile(executable):
+        return
+    lay.notes.append(f"{lay.python} runs {executable}; commands name that interpreter")
+    lay.python = executable
+    lay.arch = lay.arch or _exe_arch(executable)
 
 
 def _static_layout(python: str, environ: Mapping[str, str]) -> _Layout:

@@ -8,6 +8,7 @@ that edits its dist-info directories.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -21,7 +22,7 @@ import pytest
 
 from envdoctor import envcreate, fixes, installer, snapshot
 from envdoctor.envlock import LockBusy, environment_lock, lock_path, prefix_key
-from envdoctor.fix import build_plan, merge_requirements
+from envdoctor.fix import build_plan, fold_tensorflow, merge_requirements, report_plans
 from envdoctor.installer import Change, Tool, ToolChoice
 from envdoctor.types import Environment, Finding, Fix, Package, Severity
 
@@ -270,6 +271,67 @@ def test_plan_merges_install_fixes_and_lists_the_rest_as_manual_steps() -> None:
     assert manual_only.steps == () and manual_only.tool is None
     with pytest.raises(installer.InstallerMissing):
         build_plan(env, findings[:1], choice=None)
+
+
+def test_one_tensorflow_distribution_in_the_merged_plan() -> None:
+    """``tensorflow==2.21.*`` (a check's fix) and ``tensorflow-cpu==2.21.0`` (a pinned
+    requirements file beside the model) install the same package: one requirement."""
+    env = make_env("pip", tensorflow_cpu="2.15.1", numpy="1.26.4", pip="24.0")
+    reqs = ["tensorflow==2.21.*", "numpy<2", "tensorflow-cpu==2.21.0"]
+    assert fold_tensorflow(env, reqs) == ["tensorflow-cpu==2.21.*", "numpy<2",
+                                          "tensorflow-cpu==2.21.0"]
+    assert merge_requirements(fold_tensorflow(env, reqs)) == (
+        "tensorflow-cpu==2.21.*,==2.21.0", "numpy<2")
+    bare = make_env("pip", numpy="1.26.4", pip="24.0")  # no TensorFlow yet: the first named
+    assert merge_requirements(fold_tensorflow(bare, reqs))[0] == "tensorflow==2.21.*,==2.21.0"
+    assert fold_tensorflow(env, ["tensorflow==2.21.*"]) == ["tensorflow==2.21.*"]
+    findings = [
+        finding("ED409", fixes.install_command(env, "tensorflow==2.21.*")),
+        finding("ED801", fixes.install_command(env, "tensorflow-cpu==2.21.0")),
+    ]
+    plan = build_plan(env, findings, choice=ToolChoice(installer.pip_tool(env)))
+    assert len(plan.steps) == 1
+    assert plan.steps[0].requirements == ("tensorflow-cpu==2.21.*,==2.21.0",)
+    assert plan.steps[0].codes == ("ED409", "ED801")
+
+
+def test_plan_items_are_one_ordered_list() -> None:
+    """Installs, then variables, then code lines, then words; one line per remedy."""
+    env = make_env("uv", tensorflow_cpu="2.16.2", keras="3.3.3", numpy="1.26.4")
+    uv = Tool("uv", ("/usr/bin/uv",))
+    findings = [
+        finding("ED103", fixes.python_fix('layer = keras.layers.TFSMLayer("/m")'),
+                fixes.r_fix('layer <- keras$layers$TFSMLayer("/m")')),
+        finding("ED408", fixes.note("see the other findings")),
+        finding("ED402", *fixes.env_fix("TF_USE_LEGACY_KERAS", "1")),
+        finding("ED401", fixes.install_command(env, "tf-keras==2.16.*")),
+        finding("ED405", *fixes.env_fix("TF_USE_LEGACY_KERAS", "1")),
+    ]
+    items = build_plan(env, findings, choice=ToolChoice(uv)).items()
+    assert [i.kind for i in items] == ["command", "env", "python", "note"]
+    assert items[0].codes == ("ED401",) and "tf-keras==2.16.*" in items[0].text
+    assert items[1].text == "export TF_USE_LEGACY_KERAS=1"
+    assert items[1].codes == ("ED402", "ED405")  # the same line once
+    assert items[1].r_text == 'Sys.setenv(TF_USE_LEGACY_KERAS = "1")'
+    assert items[2].r_text.startswith("layer <- keras$layers$TFSMLayer")
+
+
+def test_report_plans_one_per_environment_with_errors() -> None:
+    from envdoctor.types import Report
+
+    env = make_env("pip", tensorflow_cpu="2.15.1", numpy="2.1.3", pip="24.0")
+    ok_env = make_env("pip", prefix="/envs/ok", numpy="1.26.4", pip="24.0")
+    bad = dataclasses.replace(finding("ED404", fixes.install_command(env, "numpy<2")),
+                              python=env.python)
+    warn = dataclasses.replace(
+        finding("ED601", fixes.install_command(ok_env, "keras==3.13.1"),
+                severity=Severity.WARNING), python=ok_env.python)
+    report = Report(models=(), environments=(env, ok_env), findings=(bad, warn), verdicts=())
+    plans = report_plans(report)
+    assert [p.env.prefix for p in plans] == [env.prefix]
+    assert plans[0].items()[0].text == plans[0].steps[0].text
+    assert [p.env.prefix for p in report_plans(report, Severity.WARNING)] == [
+        env.prefix, ok_env.prefix]
 
 
 def test_tool_choice_per_manager() -> None:
@@ -566,7 +628,7 @@ def test_fix_without_yes_shows_the_plan_and_changes_nothing(broken_env: dict[str
     proc = run_cli(broken_env, "fix", MODEL, "--python", str(broken_env["prefix"]))
     assert proc.returncode == 1, proc.stderr
     out = proc.stdout
-    assert "ED404" in out and "Plan:" in out
+    assert "ED404" in out and "Plan (run once, in order" in out
     assert "uv pip install --python" in out and "'numpy<2'" in out
     assert "numpy 2.1.3 → 1.26.4 (downgrade)" in out
     assert "Nothing was changed" in out and "--yes" in out
@@ -575,6 +637,17 @@ def test_fix_without_yes_shows_the_plan_and_changes_nothing(broken_env: dict[str
     assert "--dry-run" in calls and "sync" not in calls
     assert all("--dry-run" in line for line in calls.splitlines() if " install " in f" {line} ")
     assert not (broken_env["data"] / "envdoctor" / "snapshots").exists()
+    # `check` ends with the same numbered plan (issue 11: one plan; fix agrees with it)
+    check = run_cli(broken_env, "check", MODEL, "--python", str(broken_env["prefix"]))
+    def steps(text: str) -> list[str]:
+        lines = text.splitlines()
+        start = next(i for i, ln in enumerate(lines) if ln.startswith("  1. "))
+        return [ln for ln in lines[start:start + 2]]
+
+    assert steps(check.stdout) == steps(out)
+    assert steps(out)[0] == "  1. ED404: run"
+    assert "uv pip install --python" in steps(out)[1] and "'numpy<2'" in steps(out)[1]
+    assert f"Plan for {broken_env['prefix']}" in check.stdout
 
 
 def test_fix_json_plan(broken_env: dict[str, Path]) -> None:

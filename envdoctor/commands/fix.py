@@ -37,7 +37,13 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
         "--python", metavar="PATH",
         help="interpreter (or environment prefix) to fix; default: this one",
     )
-    p.add_argument("--yes", action="store_true", help="apply the plan (default: only show it)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--yes", action="store_true", help="apply the plan (default: only show it)")
+    mode.add_argument(
+        "--dry-run", action="store_true",
+        help="only show the plan and the resolver's dry run (the default without --yes; "
+        "nothing changes)",
+    )
     p.add_argument(
         "--verify", action="store_true",
         help="after applying, really load each model and run a forward pass",
@@ -135,31 +141,42 @@ def render_text(outcome: FixOutcome, args: argparse.Namespace, out: TextIO) -> N
     w("\n")
     for warning in plan.warnings:
         w(f"warning: {warning}\n")
-    if plan.steps:
-        w("Plan:\n")
-        for number, step in enumerate(plan.steps, 1):
-            w(f"  {number}. {step.text}\n")
-            w(f"     fixes {', '.join(step.codes)}\n")
-            dry = step.dry_run
-            if dry is None:
-                continue
-            label = {"uv": "uv pip install --dry-run", "pip": "pip install --dry-run --report"}
-            name = label.get(step.tool, f"{step.tool} install --dry-run")
-            if dry.ok:
-                w(f"     resolver dry run ({name}): resolves; "
-                  f"{len(dry.changes) or 'no'} change{'s' if len(dry.changes) != 1 else ''}\n")
-                for change in dry.changes:
-                    w(f"       {change.text()} ({change.action})\n")
-            else:
-                w(f"     resolver dry run ({name}): DOES NOT RESOLVE\n")
-                for line in dry.output.splitlines():
-                    w(f"       {line}\n")
+    items = plan.items()
+    if items:
+        # the same numbered list `envdoctor check` ends with (Plan.items)
+        w("Plan (run once, in order; with --yes envdoctor runs the install steps, "
+          "the rest is yours):\n")
+    steps = {s.text: s for s in plan.steps}
+    label = {"uv": "uv pip install --dry-run", "pip": "pip install --dry-run --report"}
+    from envdoctor.fix import item_lines
+
+    for number, item in enumerate(items, 1):
+        for line in item_lines(number, item):
+            w(line + "\n")
+        step = steps.get(item.text) if item.kind == "command" else None
+        dry = step.dry_run if step is not None else None
+        if step is None or dry is None:
+            continue
+        name = label.get(step.tool, f"{step.tool} install --dry-run")
+        if dry.ok:
+            w(f"     resolver dry run ({name}): resolves; "
+              f"{len(dry.changes) or 'no'} change{'s' if len(dry.changes) != 1 else ''}\n")
+            for change in dry.changes:
+                w(f"       {change.text()} ({change.action})\n")
+        else:
+            w(f"     resolver dry run ({name}): DOES NOT RESOLVE\n")
+            for line in dry.output.splitlines():
+                w(f"       {line}\n")
+    if items:
         w("\n")
     if plan.manual:
-        w("By hand (the plan does not do these; some go away once the plan is applied):\n")
+        w("Other remedies of the findings by hand (alternatives to the steps above):\n")
         for m in plan.manual:
+            others = [f for f in m.fixes[:4] if f.kind != "note"][1:]
+            if not others:
+                continue
             w(f"  {m.code} {m.title}\n")
-            for fix in m.fixes[:3]:
+            for fix in others[:3]:
                 w(f"     {fix.kind}: {fix.text}\n")
         w("\n")
     _render_status(outcome, args, w)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from envdoctor.render.facts import layer_count_text
 from envdoctor.types import Environment, Finding, ModelInfo, Report, Severity
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def _model_lines(info: ModelInfo) -> list[tuple[int, str]]:
         mod = f" ({info.model_module})" if info.model_module else ""
         facts.append(("model class", info.model_class + mod))
     if info.layers:
-        facts.append(("layers", str(len(info.layers))))
+        facts.append(("layers", layer_count_text(info)))
     for spec in info.inputs:
         dims = ["None" if d is None else str(d) for d in spec.shape]
         shape = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
@@ -204,10 +205,55 @@ def render_check(report: Report, out: TextIO, *, color: bool) -> None:
             text = f"[green]✓ {_e(what)} should load and run here[/green]"
         _print(console, 0, text)
     _print(console, 0, f"[dim]{errors} error(s), {warnings} warning(s).[/dim]")
+    _render_plans(report, console)
     shown_ignored = {(i.finding.code, i.finding.model, i.reason): None for i in report.ignored}
     for code, model, reason in shown_ignored:
         where = f" ({_e(model)})" if model else ""
         _print(console, 0, f"[dim]ignored {code}{where}: {_e(reason)}[/dim]")
+
+
+def plan_text_lines(report: Report) -> list[str]:
+    """Return the report's closing plan as plain lines, one plan per environment.
+
+    Each plan is :meth:`envdoctor.fix.Plan.items` of :func:`envdoctor.fix.report_plans`:
+    the same steps ``envdoctor fix`` shows for that environment, numbered in the order to
+    run them.  Commands and code lines stand alone on a line indented by 6 (never wrapped,
+    to paste whole); the other lines are prose.  Empty when no environment has an error.
+    """
+    from envdoctor.fix import item_lines, report_plans
+    from envdoctor.installer import display
+    from envdoctor.snapshot import self_command
+
+    lines: list[str] = []
+    for plan in report_plans(report):
+        items = plan.items()
+        if not items:
+            continue
+        env = plan.env
+        lines.append("")
+        lines.append(f"Plan for {env.prefix}: run once, in order (fixes the errors)")
+        for number, item in enumerate(items, 1):
+            lines += item_lines(number, item)
+        for warning in plan.warnings:
+            lines.append(f"  warning: {warning}")
+        if plan.steps:
+            models = [m.path for m in report.models]
+            lines.append("  The resolver's dry run of this plan (add --yes to apply it):")
+            lines.append(f"      {self_command()} fix {display([*models, '--python', env.python])}")
+    return lines
+
+
+def _render_plans(report: Report, console: Console) -> None:
+    from rich.text import Text
+
+    for line in plan_text_lines(report):
+        if not line:
+            console.print()
+        elif line.startswith("      "):
+            console.print(Text(line), soft_wrap=True)  # a command: whole, to paste
+        else:
+            body = line.lstrip(" ")
+            _print(console, len(line) - len(body), _e(body))
 
 
 def render_envs(report: Report, out: TextIO, *, color: bool) -> None:

@@ -49,8 +49,9 @@ def envelope(report: Report, command: str) -> dict[str, Any]:
         A dict with ``schema_version``, ``envdoctor_version``, ``command``, ``models``,
         ``environments``, ``findings``, ``verdicts``, ``checked``, ``candidates`` (environments
         found by discovery, for ``envs``/``check --all``/``which``) and ``summary``
-        (counts of findings per severity, the overall ``status``, and ``ignored``: the
-        findings a project configuration ignores, each with its reason).  The envelope is
+        (counts of findings per severity, the overall ``status``, ``ignored``: the
+        findings a project configuration ignores, each with its reason, and for ``check``
+        ``plans``: :func:`plans_jsonable`).  The envelope is
         described by ``envdoctor/schema/envelope-v1.schema.json``.
     """
     counts = {"error": 0, "warning": 0, "info": 0}
@@ -70,8 +71,33 @@ def envelope(report: Report, command: str) -> dict[str, Any]:
         "verdicts": to_jsonable(report.verdicts),
         "checked": to_jsonable(report.checked),
         "candidates": to_jsonable(report.candidates),
-        "summary": {"status": status, "counts": counts, "ignored": ignored_jsonable(report)},
+        "summary": {"status": status, "counts": counts, "ignored": ignored_jsonable(report),
+                    **({"plans": plans_jsonable(report)} if command == "check" else {})},
     }
+
+
+def plans_jsonable(report: Report) -> list[dict[str, Any]]:
+    """The closing plan of ``check``, one per environment with errors (``summary.plans``).
+
+    Each: ``python``, ``prefix``, ``tool`` (the installer, or null), ``steps`` (in the order
+    to run them: ``kind``, ``text``, ``codes``, ``r_text``; the same list ``envdoctor fix``
+    shows) and ``warnings``.
+    """
+    from envdoctor.fix import report_plans
+
+    return [
+        {
+            "python": plan.env.python,
+            "prefix": plan.env.prefix,
+            "tool": plan.tool.name if plan.tool else None,
+            "steps": [
+                {"kind": i.kind, "text": i.text, "codes": list(i.codes), "r_text": i.r_text}
+                for i in plan.items()
+            ],
+            "warnings": list(plan.warnings),
+        }
+        for plan in report_plans(report)
+    ]
 
 
 def ignored_jsonable(report: Report) -> list[dict[str, str]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from envdoctor.render.facts import layer_count_text
 from envdoctor.types import CandidateInfo, Environment, Finding, ModelInfo, Report, Severity
 
 ICON = {"ok": "✅", "warning": "⚠️", "error": "❌", "info": "ℹ️", "broken": "⛔"}
@@ -97,7 +98,7 @@ def _model_rows(info: ModelInfo) -> list[tuple[str, str]]:
     if info.backend:
         rows.append(("backend", info.backend))
     if info.layers:
-        rows.append(("layers", str(len(info.layers))))
+        rows.append(("layers", layer_count_text(info)))
     for spec in info.inputs:
         dims = ", ".join("None" if d is None else str(d) for d in spec.shape)
         rows.append((f"input {spec.name or '?'}", f"({dims}) {spec.dtype or '?'}"))
@@ -220,6 +221,16 @@ def render_check(report: Report) -> str:
         f"{counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
         f"{counts[Severity.INFO]} note(s)."
     )
+    from envdoctor.fix import report_plans
+
+    for plan in report_plans(report):
+        items = plan.items()
+        if not items:
+            continue
+        lines += ["", f"### Plan for {code(plan.env.prefix)} (run once, in order)", ""]
+        for number, item in enumerate(items, 1):
+            lines.append(f"{number}. {code(item.text)} ({', '.join(item.codes)})"
+                         + (f"; in R: {code(item.r_text)}" if item.r_text else ""))
     return "\n".join(lines) + "\n"
 
 
