@@ -247,11 +247,25 @@ envdoctor_check <- function(model, python = NULL) {
 
 #' Explain an error caught in R (a condition, its message, or reticulate::py_last_error()).
 #'
-#' @param error a condition from tryCatch(), a character string, or py_last_error().
+#' @param error a condition from tryCatch(), a character string, or py_last_error();
+#'   missing: the last error of this session (reticulate::py_last_error() when Python
+#'   raised it, else geterrmessage()), so `envdoctor_explain()` right after a failure works.
 #' @param model the model being loaded, if any (adds the real check and R input code).
 #' @param python the interpreter (default: the one this session is bound to).
 #' @return a data.frame of findings (code, severity, title, fix), printed with a summary.
-envdoctor_explain <- function(error, model = NULL, python = NULL) {
+envdoctor_explain <- function(error = NULL, model = NULL, python = NULL) {
+  if (is.null(error)) {
+    last <- if ("reticulate" %in% loadedNamespaces())
+      tryCatch(reticulate::py_last_error(), error = function(e) NULL) else NULL
+    r_msg <- geterrmessage()
+    error <- if (!is.null(last) && is.list(last)) {
+      parts <- unlist(last[intersect(c("type", "value", "traceback"), names(last))])
+      paste(c(if (nzchar(r_msg)) r_msg, parts), collapse = "\n")
+    } else r_msg
+    if (!nzchar(paste(error, collapse = "")))
+      stop("envdoctor_explain(): no error in this session yet; pass the error (a condition ",
+           "from tryCatch(), or its text)", call. = FALSE)
+  }
   text <- if (inherits(error, "condition")) conditionMessage(error)
           else if (is.list(error)) paste(unlist(error[intersect(c("type", "value", "message", "traceback"), names(error))]), collapse = "\n")
           else paste(as.character(error), collapse = "\n")

@@ -363,8 +363,10 @@ stopifnot(inherits(res, "error"))
 ex <- envdoctor_explain(res, model = "{TF215_H5}")
 print(ex)
 ex2 <- envdoctor_explain(py_last_error())
+ex3 <- envdoctor_explain()  # no argument: the session's last error
 eval(parse(text = attr(ex, "r_code")))
-cat("RESULT ", jsonlite::toJSON(list(codes = ex$code, codes2 = ex2$code, shape = dim(y)),
+cat("RESULT ", jsonlite::toJSON(list(codes = ex$code, codes2 = ex2$code, codes3 = ex3$code,
+                                     shape = dim(y)),
     auto_unbox = TRUE), "\\n", sep = "")
 """
     proc = run_r(rscript, machine, env, body, profile=f'envdoctor_use("{TF215_H5}")')
@@ -372,6 +374,7 @@ cat("RESULT ", jsonlite::toJSON(list(codes = ex$code, codes2 = ex2$code, shape =
     res = result_of(proc)
     assert res["codes"] == "ED701" or res["codes"] == ["ED701"]
     assert "ED701" in str(res["codes2"])
+    assert "ED701" in str(res["codes3"])
     assert res["shape"] == [2, 1]
     assert "envdoctor: this error means:" in proc.stdout
 
