@@ -250,8 +250,10 @@ _IPY_CODE_RE = re.compile(r"^\s*(?:-+>\s*)?\d+\s(?:\s|\S)*$|^\s*-+>\s")
 """IPython source lines: ``----> 1 model = load()``, ``      3 x = 1``."""
 _R_WRAPPER_RE = re.compile(r"^\s*(?:Error|Warning(?: message)?)(?: in [^:]*?)?\s*:\s*$")
 _PROMPT_RE = re.compile(
-    r"^\s*(?:\(\S+\)\s*)?(?:[\w.@-]+[:~][^$#>]*[$#]|PS [^>]*>|>>>|\.\.\.|>|\$|In \[\d+\]:)\s")
-"""Shell, Python and R prompts at the start of a line (the command after them is kept)."""
+    r"^\s*(?:\(\S+\)\s*)?(?:(?:[\w.@-]+[:~][^$#>]*[$#]|PS [^>]*>|>>>|\.\.\.|>|\$|"
+    r"In \[\d+\]:)\s|[A-Za-z]:\\[^>\n]*>(?=\S))")
+"""Shell (POSIX, PowerShell, Windows ``cmd`` ``C:\\dir>``), Python and R prompts at the start
+of a line (the command after them is kept)."""
 
 
 _R_MARKERS_RE = re.compile(
