@@ -682,13 +682,17 @@ def _score(cause: Cause, text: str, types: str, frames: str, ctx: Context,  # no
 
 
 def _closest(message: str, limit: int = 3) -> tuple[tuple[str, float], ...]:
-    probe = message.lower()[:400]
+    probe = message.lower()[:200]
     ranked: list[tuple[float, str]] = []
+    matcher = difflib.SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(probe)  # difflib caches the second sequence's index: the probe
     for cause in causes():
         best = 0.0
         for example in (*cause.examples, cause.title):
-            ratio = difflib.SequenceMatcher(None, probe, example.lower()[:400]).ratio()
-            best = max(best, ratio)
+            matcher.set_seq1(example.lower()[:200])
+            # the quick upper bounds first: the full ratio only when it could beat the best
+            if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best:
+                best = max(best, matcher.ratio())
         ranked.append((best, cause.id))
     ranked.sort(reverse=True)
     return tuple((cid, round(r, 2)) for r, cid in ranked[:limit])
