@@ -14,8 +14,9 @@ text.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Optional, TextIO
+from typing import TYPE_CHECKING, Optional, TextIO, Union
 
 from envdoctor.types import Environment, Finding, ModelInfo, Report, Severity
 
@@ -57,7 +58,62 @@ def home_path(path: object) -> str:
     return text
 
 
-def _console(out: TextIO, color: bool) -> Console:
+_RICH_TAG = re.compile(r"((\\*)\[([a-z#/@][^[]*?)])")
+"""rich's markup tag (``rich.markup.RE_TAGS``): ``[bold]``, ``[/red]``, escaped ``\\[x]``."""
+_RICH_ESCAPE = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+"""What ``rich.markup.escape`` escapes."""
+
+
+def plain_text(markup: str) -> str:
+    """Return rich ``markup`` as the plain text rich would print: tags dropped, escapes undone.
+
+    The same parse as ``rich.markup._parse`` (rich's documented markup syntax), without
+    importing rich: plain output (a pipe, a log, ``--no-color``) does not pay for it.
+    """
+    parts: list[str] = []
+    position = 0
+    for match in _RICH_TAG.finditer(markup):
+        full, escapes, _tag = match.groups()
+        start, end = match.span()
+        parts.append(markup[position:start].replace("\\[", "["))  # rich: an escaped "[" alone
+        position = end
+        if escapes:
+            backslashes, escaped = divmod(len(escapes), 2)
+            parts.append("\\" * backslashes)
+            if escaped:
+                parts.append(full[len(escapes):])
+    parts.append(markup[position:].replace("\\[", "["))
+    return "".join(parts)
+
+
+class PlainConsole:
+    """The part of ``rich.console.Console`` the report renderers use, for plain output.
+
+    Off a terminal and without colour the renderers print through this: the same lines
+    (markup dropped by :func:`plain_text`, wrapping between words at :attr:`width`)
+    without importing rich, which is most of the start-up time of a ``check`` in a pipe.
+    """
+
+    def __init__(self, out: TextIO, width: int) -> None:
+        self.file = out
+        self.width = width
+
+    def print(self, *objects: object, soft_wrap: bool = False) -> None:
+        """Write the objects' plain text (markup dropped) and a newline; never wraps."""
+        self.file.write(" ".join(plain_text(str(o)) for o in objects).rstrip() + "\n")
+
+
+Out = Union["Console", PlainConsole]
+"""Where the renderers print: rich on a terminal or with colour, else :class:`PlainConsole`."""
+
+
+def _console(out: TextIO, color: bool) -> Out:
+    if not color and not is_terminal(out):
+        return PlainConsole(out, pipe_width())
+    return _rich_console(out, color)
+
+
+def _rich_console(out: TextIO, color: bool) -> Console:
     from rich.console import Console
 
     return Console(
@@ -114,9 +170,16 @@ def keras_backend_shown(env: Environment) -> Optional[str]:
 
 
 def _e(text: object) -> str:
-    from rich.markup import escape
+    """Escape ``text`` for rich markup exactly as ``rich.markup.escape`` does."""
 
-    return escape(str(text))
+    def double(match: re.Match[str]) -> str:
+        backslashes, tag = match.groups()
+        return f"{backslashes}{backslashes}\\{tag}"
+
+    markup = _RICH_ESCAPE.sub(double, str(text))
+    if markup.endswith("\\") and not markup.endswith("\\\\"):
+        return markup + "\\"
+    return markup
 
 
 def describe_env(env: Environment) -> str:
@@ -226,13 +289,26 @@ def _finding_lines(f: Finding) -> list[tuple[int, str]]:
     return lines
 
 
-def _print(console: Console, indent: int, markup: str) -> None:
-    """Print markup indented; wrapped lines keep the indent; negative indent = no wrapping."""
-    from rich.text import Text
+def _print(console: Out, indent: int, markup: str) -> None:
+    """Print markup indented; wrapped lines keep the indent; negative indent = no wrapping.
 
+    Lines break only between words (a path longer than the line stays whole on its own).
+    """
     if indent < 0:
         console.print(" " * -indent + markup, soft_wrap=True)
         return
+    if isinstance(console, PlainConsole):
+        import textwrap
+
+        width = max(20, console.width - indent)
+        pad = " " * indent
+        for part in plain_text(markup).split("\n"):
+            wrapped = textwrap.wrap(part, width, break_long_words=False, break_on_hyphens=False)
+            for piece in wrapped or [""]:
+                console.file.write((pad + piece).rstrip() + "\n")
+        return
+    from rich.text import Text
+
     text = Text.from_markup(markup)
     width = max(20, console.width - indent)
     for line in _wrap_whole_words(console, text, width):
@@ -240,7 +316,7 @@ def _print(console: Console, indent: int, markup: str) -> None:
         console.print(Text(" " * indent) + line, soft_wrap=True)
 
 
-def _header(console: Console, python: str) -> None:
+def _header(console: Out, python: str) -> None:
     """``Python environment PATH`` on one line, never wrapped (``grep`` finds the path)."""
     console.print(f"[bold]Python environment[/bold] {_e(home_path(python))}", soft_wrap=True)
 
@@ -321,7 +397,7 @@ def render_envs(report: Report, out: TextIO, *, color: bool) -> None:
     """
     from rich.table import Table
 
-    console = _console(out, color)
+    console = _rich_console(out, color)
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     columns: tuple[str, ...] = ("kind", "location", "Python", "TF", "Keras", "tf-keras")
     columns += ("NumPy", "backend", "health")
@@ -356,7 +432,7 @@ def render_envs(report: Report, out: TextIO, *, color: bool) -> None:
     _print(console, 0, f"[dim]{len(report.candidates)} environment(s), {broken} broken.[/dim]")
 
 
-def _render_all(report: Report, console: Console) -> None:
+def _render_all(report: Report, console: Out) -> None:
     """``check --all``: each environment's verdict, best first, with the reason for each."""
     for info in report.models:
         for indent, line in _model_lines(info)[:2]:
@@ -397,7 +473,7 @@ def _render_all(report: Report, console: Console) -> None:
 # ---------------------------------------------------------------- verify and explain
 
 
-def _render_findings_and_checked(report: Report, console: Console) -> None:
+def _render_findings_and_checked(report: Report, console: Out) -> None:
     """The ✓/!/✗ section lines, then every finding (as ``check`` prints them)."""
     console.print()
     for item in report.checked:
@@ -430,7 +506,7 @@ def _step_line(step: Step) -> str:
             f"{_e(etype)}: {_e(first)}{extra}")
 
 
-def _render_run(run: HarnessRun, env: Environment | None, console: Console) -> None:
+def _render_run(run: HarnessRun, env: Environment | None, console: Out) -> None:
     _header(console, run.python)
     if env is not None:
         _print(console, 2, _e(describe_env(env)))
