@@ -19,10 +19,13 @@ UNSAFE_HELP = (
 )
 
 
+DEFAULT_TIMEOUT = 300.0
+"""``--timeout`` default, seconds: :data:`envdoctor.verify.DEFAULT_TIMEOUT` (a test keeps them
+equal), written here so that building the parser does not import the verifier."""
+
+
 def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add the ``verify`` subcommand to the parser's subparsers ``sub``."""
-    from envdoctor.verify import DEFAULT_TIMEOUT
-
     p = sub.add_parser(
         "verify",
         help="load each model for real in the target environment (sandboxed subprocess)",

@@ -1,7 +1,7 @@
 """Find the Python interpreters and environments on this machine, statically.
 
 :func:`discover` asks each source of :data:`SOURCES` in order, merges what they find by
-real path (the first finder's view wins; every finder is recorded in ``found_by``) and
+prefix or real path (the first finder's view wins; every finder is recorded in ``found_by``) and
 never raises: a source that crashes becomes a broken candidate naming the crash.
 Nothing is run, except the ``py`` launcher on Windows.  :func:`read_candidates` then
 reads each usable candidate with :func:`envdoctor.inventory.read_environment`, running
@@ -119,9 +119,12 @@ def discover(
         home: the home directory (default ``environ["HOME"]``, else ``USERPROFILE``).
 
     Returns:
-        One candidate per distinct environment, in source order.  Environments are the
-        same when their interpreters have the same real path (venvs, whose interpreter is
-        a symlink to their base, when their prefixes have the same real path).  Broken
+        One candidate per distinct environment, in source order.  A prefix that is an
+        environment of its own (``pyvenv.cfg``, ``conda-meta/``) is one environment
+        whatever its interpreter resolves to (a venv made with ``--copies`` and one with
+        symlinks to the same base are two; so are two conda prefixes whose ``bin/python``
+        links to one file); other interpreters are the same when they have the same real
+        path (:func:`envdoctor.discovery._layout.identity`).  Broken
         environments are included with ``broken`` set; a crashed source adds one broken
         candidate with empty ``python`` naming the crash.  Never raises.
     """

@@ -342,12 +342,27 @@ def from_python(
     )
 
 
+def _own_root(prefix: str) -> bool:
+    """True when ``prefix`` is an environment of its own: ``pyvenv.cfg`` or ``conda-meta/``."""
+    return _fs.isfile(os.path.join(prefix, "pyvenv.cfg")) or _fs.isdir(
+        os.path.join(prefix, "conda-meta")
+    )
+
+
 def identity(cand: Candidate) -> str:
     """Return the key that makes two candidates the same environment.
 
-    The real path of the interpreter, except for venvs: a venv's ``bin/python`` is a
-    symlink to its base interpreter, so venvs (``pyvenv.cfg`` at the prefix) and
-    candidates without a usable interpreter are keyed by the real path of the prefix.
+    Keyed on the prefix when the prefix is an environment of its own (``pyvenv.cfg``: a
+    venv, whose ``bin/python`` is a symlink to its base or, with ``--copies``, a copy of
+    it; ``conda-meta/``: a conda prefix, whose ``bin/python`` may be a hard or symbolic
+    link into another prefix or the package cache).  Two such prefixes are two
+    environments even when their interpreters resolve to the same file: each has its own
+    site-packages.  Any other interpreter is keyed on its real path, so ``python``,
+    ``python3`` and ``python3.X`` of one installation, ``/bin/python3`` and
+    ``/usr/bin/python3`` on a merged-/usr system, or a pyenv shim and the version it
+    selects are one (a link outside any environment, ``~/.local/bin/python3``, is the
+    interpreter it resolves to, as :func:`prefix_of` says).  Candidates without a usable
+    interpreter are keyed on the real path of the prefix.
 
     Args:
         cand: the candidate.
@@ -357,7 +372,8 @@ def identity(cand: Candidate) -> str:
     """
     if not cand.python and not cand.prefix:
         return f"note:{cand.name}:{cand.broken}"
-    venv = _fs.isfile(os.path.join(cand.prefix, "pyvenv.cfg"))
-    if venv or not cand.python or not _fs.lexists(cand.python) or cand.broken:
+    if cand.prefix and _own_root(cand.prefix):
+        return "prefix:" + _fs.norm(cand.prefix)
+    if not cand.python or not _fs.lexists(cand.python) or cand.broken:
         return "prefix:" + _fs.norm(cand.prefix or cand.python)
     return "python:" + _fs.norm(cand.python)

@@ -29,9 +29,6 @@ import re
 import stat
 from typing import Optional
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from envdoctor.modelfiles.limits import MAX_SIDECAR_BYTES
 from envdoctor.modelfiles.safe_open import open_regular, read_limited
 from envdoctor.types import Sidecar
@@ -112,6 +109,8 @@ def parse_requirement_line(line: str, source: str) -> tuple[Optional[str], Optio
         return None, f"{source}: URL or path requirement {text[:60]!r} skipped"
     if text.lower().endswith((".whl", ".tar.gz", ".zip")) and "@" not in text:
         return None, f"{source}: archive requirement {text[:60]!r} skipped"
+    from packaging.requirements import InvalidRequirement, Requirement  # ~30 ms: when needed
+
     try:
         requirement = Requirement(text)
     except InvalidRequirement:
@@ -199,6 +198,8 @@ def conda_spec_to_pep508(spec: str) -> Optional[str]:
     else:
         version = rest.split()[0]
         result = name + version if version[0] in "<>!~=" else f"{name}=={version}"
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         return str(Requirement(result))
     except InvalidRequirement:
@@ -495,6 +496,9 @@ def read_sidecars(model_path: str) -> Optional[Sidecar]:
     for source, version in pythons[1:]:
         if python and not (version.startswith(python) or python.startswith(version)):
             notes.append(f"{source} says Python {version}, {pythons[0][0]} says {python}")
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
     requirements: list[str] = []
     seen: set[str] = set()
     for group in ordered:

@@ -1,20 +1,30 @@
 """The doctor-style terminal report (rich, imported only here).
 
-Readable at 80 columns; colour only on a terminal; ``NO_COLOR`` honoured by the caller.
-Everything that comes from a model file or an environment is escaped, so a layer
-named ``[bold]`` prints as text.
+Colour only on a terminal; ``NO_COLOR`` honoured by the caller.  On a terminal rich
+sizes the output to the window.  In a pipe or a log (stdout not a terminal) prose wraps
+at ``COLUMNS`` (80 when unset), only between words, so a path or a command is never
+broken; tables (``envs``) keep one row per line and every value whole, as wide as the
+widest value needs (a line may be longer than ``COLUMNS``), with columns separated by
+at least two spaces and ``-`` where a value does not apply, so ``grep`` and ``awk``
+work.  Locations under the home directory are shown as ``~/...``.  Everything that comes
+from a model file or an environment is escaped, so a layer named ``[bold]`` prints as
+text.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Optional, TextIO, Union
 
 from envdoctor.render.facts import layer_count_text
 from envdoctor.types import Environment, Finding, ModelInfo, Report, Severity
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
     from envdoctor.verify import HarnessRun, Step
 
@@ -23,7 +33,88 @@ STYLE = {"ok": "green", "warning": "yellow", "error": "red", "info": "cyan"}
 STACK = ("tensorflow", "keras", "tf-keras", "numpy", "jax", "torch", "h5py", "protobuf")
 
 
-def _console(out: TextIO, color: bool) -> Console:
+def is_terminal(out: TextIO) -> bool:
+    """True when ``out`` is an interactive terminal (False for pipes, files, ``StringIO``)."""
+    try:
+        return bool(out.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def pipe_width(environ: Optional[Mapping[str, str]] = None) -> int:
+    """Columns for output that is not a terminal: ``COLUMNS`` when it is a number >= 20, else 80."""
+    value = (os.environ if environ is None else environ).get("COLUMNS", "").strip()
+    return int(value) if value.isdigit() and int(value) >= 20 else 80
+
+
+def home_path(path: object) -> str:
+    """Return ``path`` with the home directory shown as ``~`` (``/home/me/x`` -> ``~/x``).
+
+    For display only (tables, headers); commands to paste and ``which`` keep absolute paths.
+    """
+    text = str(path)
+    home = os.path.expanduser("~").rstrip("/\\")
+    if len(home) > 1 and (text == home or text.startswith(home + os.sep)):
+        return "~" + text[len(home):]
+    return text
+
+
+_RICH_TAG = re.compile(r"((\\*)\[([a-z#/@][^[]*?)])")
+"""rich's markup tag (``rich.markup.RE_TAGS``): ``[bold]``, ``[/red]``, escaped ``\\[x]``."""
+_RICH_ESCAPE = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+"""What ``rich.markup.escape`` escapes."""
+
+
+def plain_text(markup: str) -> str:
+    """Return rich ``markup`` as the plain text rich would print: tags dropped, escapes undone.
+
+    The same parse as ``rich.markup._parse`` (rich's documented markup syntax), without
+    importing rich: plain output (a pipe, a log, ``--no-color``) does not pay for it.
+    """
+    parts: list[str] = []
+    position = 0
+    for match in _RICH_TAG.finditer(markup):
+        full, escapes, _tag = match.groups()
+        start, end = match.span()
+        parts.append(markup[position:start].replace("\\[", "["))  # rich: an escaped "[" alone
+        position = end
+        if escapes:
+            backslashes, escaped = divmod(len(escapes), 2)
+            parts.append("\\" * backslashes)
+            if escaped:
+                parts.append(full[len(escapes):])
+    parts.append(markup[position:].replace("\\[", "["))
+    return "".join(parts)
+
+
+class PlainConsole:
+    """The part of ``rich.console.Console`` the report renderers use, for plain output.
+
+    Off a terminal and without colour the renderers print through this: the same lines
+    (markup dropped by :func:`plain_text`, wrapping between words at :attr:`width`)
+    without importing rich, which is most of the start-up time of a ``check`` in a pipe.
+    """
+
+    def __init__(self, out: TextIO, width: int) -> None:
+        self.file = out
+        self.width = width
+
+    def print(self, *objects: object, soft_wrap: bool = False) -> None:
+        """Write the objects' plain text (markup dropped) and a newline; never wraps."""
+        self.file.write(" ".join(plain_text(str(o)) for o in objects).rstrip() + "\n")
+
+
+Out = Union["Console", PlainConsole]
+"""Where the renderers print: rich on a terminal or with colour, else :class:`PlainConsole`."""
+
+
+def _console(out: TextIO, color: bool) -> Out:
+    if not color and not is_terminal(out):
+        return PlainConsole(out, pipe_width())
+    return _rich_console(out, color)
+
+
+def _rich_console(out: TextIO, color: bool) -> Console:
     from rich.console import Console
 
     return Console(
@@ -33,14 +124,63 @@ def _console(out: TextIO, color: bool) -> Console:
         color_system="standard" if color else None,
         highlight=False,
         emoji=False,
-        width=None if color else 80,
+        width=None if is_terminal(out) else pipe_width(),
     )
 
 
-def _e(text: object) -> str:
-    from rich.markup import escape
+def _print_table(console: Console, table: Table, out: TextIO, color: bool) -> None:
+    """Print a table; off a terminal every cell whole on one line, as wide as it needs.
 
-    return escape(str(text))
+    The width is rich's own measurement of the table (each column as wide as its widest
+    cell) or ``COLUMNS``, whichever is larger; trailing padding is stripped.
+    """
+    if is_terminal(out):
+        console.print(table)
+        return
+    import io
+
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    for column in table.columns:
+        column.no_wrap = True
+        column.overflow = "ignore"
+    need = Measurement.get(console, console.options.update_width(1 << 20), table).maximum
+    buf = io.StringIO()
+    wide = Console(file=buf, force_terminal=color, no_color=not color,
+                   color_system="standard" if color else None, highlight=False, emoji=False,
+                   width=max(console.width, need))
+    wide.print(table)
+    for line in buf.getvalue().splitlines():
+        out.write(line.rstrip() + "\n")
+
+
+def keras_backend_shown(env: Environment) -> Optional[str]:
+    """The Keras backend to show for ``env``, or None when no Keras is installed there.
+
+    Keras 2 (``keras`` 2.x, ``tf-keras``, the Keras inside TensorFlow < 2.6) only runs on
+    TensorFlow; Keras 3 runs on ``env.keras_backend`` (``KERAS_BACKEND``, keras.json, else
+    the default); see :func:`envdoctor.checks.runtime.effective_keras`.
+    """
+    from envdoctor.checks.runtime import effective_keras
+
+    runtime = effective_keras(env)
+    if runtime.provided_by is None and not env.version_of("tf-keras"):
+        return None
+    return runtime.backend or env.keras_backend
+
+
+def _e(text: object) -> str:
+    """Escape ``text`` for rich markup exactly as ``rich.markup.escape`` does."""
+
+    def double(match: re.Match[str]) -> str:
+        backslashes, tag = match.groups()
+        return f"{backslashes}{backslashes}\\{tag}"
+
+    markup = _RICH_ESCAPE.sub(double, str(text))
+    if markup.endswith("\\") and not markup.endswith("\\\\"):
+        return markup + "\\"
+    return markup
 
 
 def describe_env(env: Environment) -> str:
@@ -60,7 +200,9 @@ def describe_env(env: Environment) -> str:
             parts.append(f"{name} {version}")
     stack = ", ".join(parts) if parts else "no TensorFlow/Keras installed"
     version = env.python_version or "?"
-    return f"Python {version} ({env.kind}) — {stack}; Keras backend {env.keras_backend}"
+    backend = keras_backend_shown(env)
+    tail = f"; Keras backend {backend}" if backend else ""
+    return f"Python {version} ({env.kind}) — {stack}{tail}"
 
 
 def _model_lines(info: ModelInfo) -> list[tuple[int, str]]:
@@ -148,17 +290,55 @@ def _finding_lines(f: Finding) -> list[tuple[int, str]]:
     return lines
 
 
-def _print(console: Console, indent: int, markup: str) -> None:
-    """Print markup indented; wrapped lines keep the indent; negative indent = no wrapping."""
-    from rich.text import Text
+def _print(console: Out, indent: int, markup: str) -> None:
+    """Print markup indented; wrapped lines keep the indent; negative indent = no wrapping.
 
+    Lines break only between words (a path longer than the line stays whole on its own).
+    """
     if indent < 0:
         console.print(" " * -indent + markup, soft_wrap=True)
         return
+    if isinstance(console, PlainConsole):
+        import textwrap
+
+        width = max(20, console.width - indent)
+        pad = " " * indent
+        for part in plain_text(markup).split("\n"):
+            wrapped = textwrap.wrap(part, width, break_long_words=False, break_on_hyphens=False)
+            for piece in wrapped or [""]:
+                console.file.write((pad + piece).rstrip() + "\n")
+        return
+    from rich.text import Text
+
     text = Text.from_markup(markup)
-    for line in text.wrap(console, max(20, console.width - indent)):
+    width = max(20, console.width - indent)
+    for line in _wrap_whole_words(console, text, width):
         line.rstrip()
         console.print(Text(" " * indent) + line, soft_wrap=True)
+
+
+def _header(console: Out, python: str) -> None:
+    """``Python environment PATH`` on one line, never wrapped (``grep`` finds the path)."""
+    console.print(f"[bold]Python environment[/bold] {_e(home_path(python))}", soft_wrap=True)
+
+
+def _wrap_whole_words(console: Console, text: Text, width: int) -> list[Text]:
+    """Split ``text`` into lines of at most ``width`` cells, only between words.
+
+    A word longer than ``width`` (a path, a URL) stays whole on a line of its own; rich's
+    own line divider does the work (``Text.wrap`` folds such words in two).
+    """
+    try:
+        from rich._wrap import divide_line
+    except ImportError:  # pragma: no cover - a rich without its divider: widen instead
+        longest = max((len(w) for w in text.plain.split()), default=0)
+        return list(text.wrap(console, max(width, longest), overflow="fold"))
+    lines: list[Text] = []
+    for part in text.split(allow_blank=True):
+        for piece in part.divide(divide_line(part.plain, width, fold=False)):
+            piece.rstrip_end(width)
+            lines.append(piece)
+    return lines
 
 
 def render_check(report: Report, out: TextIO, *, color: bool) -> None:
@@ -172,7 +352,7 @@ def render_check(report: Report, out: TextIO, *, color: bool) -> None:
         _render_all(report, console)
         return
     for env in report.environments:
-        _print(console, 0, f"[bold]Python environment[/bold] {_e(env.python)}")
+        _header(console, env.python)
         _print(console, 2, _e(describe_env(env)))
         for note in env.notes:
             _print(console, 2, f"[dim]note:[/dim] {_e(note)}")
@@ -263,41 +443,42 @@ def render_envs(report: Report, out: TextIO, *, color: bool) -> None:
     """
     from rich.table import Table
 
-    console = _console(out, color)
+    console = _rich_console(out, color)
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     columns: tuple[str, ...] = ("kind", "location", "Python", "TF", "Keras", "tf-keras")
     columns += ("NumPy", "backend", "health")
     for col in columns:
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", no_wrap=col not in ("location", "health"))
     envs = {e.python: e for e in report.environments}
     for cand in report.candidates:
         env = envs.get(cand.python)
         health = cand.health if cand.health != "broken" else f"broken: {cand.reason}"
         style = STYLE.get(cand.health, "red")
+        where = _e(home_path(cand.python or cand.prefix) or "-")
         if env is None:
-            table.add_row(cand.kind, _e(cand.python or cand.prefix), "", "", "", "", "", "",
+            table.add_row(cand.kind or "-", where, "-", "-", "-", "-", "-", "-",
                           f"[{style}]{_e(health)}[/{style}]")
             continue
         tf = next((env.version_of(n) for n in ("tensorflow", "tensorflow-cpu", "tensorflow-gpu",
                                                 "tensorflow-intel", "tensorflow-macos",
                                                 "tf-nightly") if env.version_of(n)), None)
         table.add_row(
-            cand.kind,
-            _e(cand.python),
+            cand.kind or "-",
+            where,
             env.python_version or "?",
             tf or "-",
             env.version_of("keras") or "-",
             env.version_of("tf-keras") or "-",
             env.version_of("numpy") or "-",
-            env.keras_backend,
+            keras_backend_shown(env) or "-",
             f"[{style}]{_e(health)}[/{style}]",
         )
-    console.print(table)
+    _print_table(console, table, out, color)
     broken = sum(1 for c in report.candidates if c.health == "broken")
     _print(console, 0, f"[dim]{len(report.candidates)} environment(s), {broken} broken.[/dim]")
 
 
-def _render_all(report: Report, console: Console) -> None:
+def _render_all(report: Report, console: Out) -> None:
     """``check --all``: each environment's verdict, best first, with the reason for each."""
     for info in report.models:
         for indent, line in _model_lines(info)[:2]:
@@ -309,7 +490,8 @@ def _render_all(report: Report, console: Console) -> None:
     for cand in report.candidates:
         label = f"{cand.kind} {cand.name}".strip()
         if cand.health == "broken":
-            _print(console, 0, f"[red]✗ {_e(cand.python or cand.prefix)}[/red] ({_e(label)})")
+            where = home_path(cand.python or cand.prefix)
+            _print(console, 0, f"[red]✗ {_e(where)}[/red] ({_e(label)})")
             _print(console, 4, f"broken: {_e(cand.reason)}")
             continue
         verdicts = [v for v in report.verdicts if v.python == cand.python]
@@ -318,7 +500,8 @@ def _render_all(report: Report, console: Console) -> None:
             if v.status == "error" or (v.status == "warning" and worst == "ok"):
                 worst = v.status
         style = STYLE[worst]
-        _print(console, 0, f"[{style}]{MARK[worst]} {_e(cand.python)}[/{style}] ({_e(label)})")
+        where = home_path(cand.python)
+        _print(console, 0, f"[{style}]{MARK[worst]} {_e(where)}[/{style}] ({_e(label)})")
         mine = [f for f in by_python.get(cand.python, []) if f.severity is not Severity.INFO]
         if not mine:
             _print(console, 4, "should load and run here")
@@ -336,7 +519,7 @@ def _render_all(report: Report, console: Console) -> None:
 # ---------------------------------------------------------------- verify and explain
 
 
-def _render_findings_and_checked(report: Report, console: Console) -> None:
+def _render_findings_and_checked(report: Report, console: Out) -> None:
     """The ✓/!/✗ section lines, then every finding (as ``check`` prints them)."""
     console.print()
     for item in report.checked:
@@ -369,8 +552,8 @@ def _step_line(step: Step) -> str:
             f"{_e(etype)}: {_e(first)}{extra}")
 
 
-def _render_run(run: HarnessRun, env: Environment | None, console: Console) -> None:
-    _print(console, 0, f"[bold]Python environment[/bold] {_e(run.python)}")
+def _render_run(run: HarnessRun, env: Environment | None, console: Out) -> None:
+    _header(console, run.python)
     if env is not None:
         _print(console, 2, _e(describe_env(env)))
     if run.problem:
@@ -453,7 +636,7 @@ def render_explain(report: Report, out: TextIO, *, color: bool) -> None:
     """Print the result of ``envdoctor explain --error``: the environment, then the finding."""
     console = _console(out, color)
     for env in report.environments:
-        _print(console, 0, f"[bold]Python environment[/bold] {_e(env.python)}")
+        _header(console, env.python)
         _print(console, 2, _e(describe_env(env)))
         console.print()
     for info in report.models:

@@ -85,7 +85,15 @@ def reticulate_json(report: ReticulateReport) -> dict[str, Any]:
     return data
 
 
-def _wrap(out: TextIO, indent: int, text: str, width: int = 80) -> None:
+def _wrap(out: TextIO, indent: int, text: str, width: Optional[int] = None) -> None:
+    """Write ``text`` wrapped between words at ``width`` (default ``COLUMNS``, else 80).
+
+    Words (paths) are never broken: a longer word makes a longer line.
+    """
+    if width is None:
+        from envdoctor.render.console import pipe_width
+
+        width = pipe_width()
     lines = textwrap.wrap(
         text,
         width=width,
