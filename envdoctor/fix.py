@@ -25,15 +25,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
-
 from envdoctor import installer
 from envdoctor.installer import Change, CommandResult, Tool
 from envdoctor.types import Environment, Finding, Fix, ModelInfo, Report, Severity
 
 if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+
     from envdoctor.snapshot import Snapshot
     from envdoctor.verify import HarnessRun
 
@@ -232,6 +231,15 @@ class FixOutcome:
 # ---------------------------------------------------------------- the plan
 
 
+_NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+"""A PEP 508 distribution name at the start of a requirement."""
+
+
+def _norm_name(name: str) -> str:
+    """PEP 503 normalized name (what ``packaging.utils.canonicalize_name`` returns)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def merge_requirements(requirements: Sequence[str]) -> tuple[str, ...]:
     """Merge requirement strings per distribution (specifiers intersected, extras joined).
 
@@ -243,6 +251,14 @@ def merge_requirements(requirements: Sequence[str]) -> tuple[str, ...]:
         ``("numpy<2,>=1.23.5", "keras==3.6.*")``.  Strings that do not parse are kept
         as they are (the resolver will say what is wrong).
     """
+    names = [_NAME_RE.match(r) for r in requirements]
+    keys = [_norm_name(m.group(0)) if m else r for m, r in zip(names, requirements)]
+    if len(set(keys)) == len(keys):
+        return tuple(requirements)  # one requirement per distribution: nothing to merge
+    # packaging is imported here, not at start-up: check renders plans without it
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     order: list[str] = []
     merged: dict[str, tuple[str, set[str], SpecifierSet, str]] = {}
     key: str
@@ -313,7 +329,13 @@ def fold_tensorflow(env: Environment, requirements: Sequence[str]) -> list[str]:
     from envdoctor.fixes import tensorflow_dist
     from envdoctor.knowledge import tables
 
-    names = {canonicalize_name(n) for n in tables.tf_distributions()} | {"tensorflow"}
+    names = {_norm_name(n) for n in tables.tf_distributions()} | {"tensorflow"}
+    found = {_norm_name(m.group(0)) for m in map(_NAME_RE.match, requirements) if m}
+    if len(found & names) < 2:
+        return list(requirements)
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     parsed: list[tuple[str, Optional[Requirement]]] = []
     for text in requirements:
         try:

@@ -32,10 +32,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from packaging.utils import canonicalize_name
-
 from envdoctor.errors import EnvdoctorError
 from envdoctor.types import Environment
+
+
+def canonicalize_name(name: str) -> str:
+    """Return the PEP 503 normalized distribution name (``packaging.utils.canonicalize_name``).
+
+    Written out (one substitution) so that ``check``, which builds its closing plan through
+    this module, does not import packaging at start-up.
+    """
+    return re.sub(r"[-_.]+", "-", name).lower()
+
 
 CONDA_TOOLS = ("conda", "mamba", "micromamba")
 """Conda-compatible executables looked for on PATH, in this order."""

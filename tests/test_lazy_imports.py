@@ -16,12 +16,13 @@ out = io.StringIO()
 with contextlib.redirect_stdout(out):
     code = main(["check", sys.argv[1]])
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("rich", "jsonschema", "tensorflow",
-               "keras", "jax", "torch") or m in ("envdoctor.verify", "envdoctor.fix"))
+               "keras", "jax", "torch") or m == "envdoctor.verify")
 print(code, " ".join(heavy) or "-", "will NOT load" in out.getvalue() or "should load" in out.getvalue())
 """
 
 
 def test_check_in_a_pipe_does_not_import_rich_or_the_verifier() -> None:
+    # The closing plan (envdoctor.fix) is built for this error report: allowed.
     proc = subprocess.run([sys.executable, "-c", PROBE, str(EXAMPLE)], capture_output=True,
                           text=True, check=True, cwd=REPO, timeout=120)
     code, heavy, reported = proc.stdout.split()

@@ -423,14 +423,12 @@ def plan_text_lines(report: Report) -> list[str]:
     return lines
 
 
-def _render_plans(report: Report, console: Console) -> None:
-    from rich.text import Text
-
+def _render_plans(report: Report, console: Out) -> None:
     for line in plan_text_lines(report):
         if not line:
             console.print()
         elif line.startswith("      "):
-            console.print(Text(line), soft_wrap=True)  # a command: whole, to paste
+            console.print(_e(line), soft_wrap=True)  # a command: whole, to paste
         else:
             body = line.lstrip(" ")
             _print(console, len(line) - len(body), _e(body))
