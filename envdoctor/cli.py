@@ -140,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="only environments R's reticulate can bind (e.g. Python <= 3.11 under "
         "reticulate 1.28); why others are skipped goes to stderr",
     )
+    which.add_argument(
+        "--r-sets", choices=("RETICULATE_PYTHON_FALLBACK", "RETICULATE_PYTHON", "none"),
+        default="RETICULATE_PYTHON_FALLBACK",
+        help="with --for-r: the variable the caller sets to the answer (envdoctor_use() "
+        "passes it); stderr says when something still outranks it, and the line to change",
+    )
 
     insp = sub.add_parser(
         "inspect",
@@ -193,7 +199,10 @@ def _run(args: argparse.Namespace) -> int:
             from envdoctor.rlang.report import which_for_r
 
             return which_for_r(
-                args.models, prefer=args.prefer, reticulate_version=args.reticulate_version
+                args.models,
+                prefer=args.prefer,
+                reticulate_version=args.reticulate_version,
+                r_sets=args.r_sets,
             )
         return _which(args)
     from envdoctor.commands import MODULES
