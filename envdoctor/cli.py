@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--prefer", metavar="NAME", help="with --all: prefer environments whose name/path has NAME"
     )
+    check.add_argument(
+        "--for-r", action="store_true",
+        help="the caller is R: R checks on, and when a model will not load, the py_require() "
+        "lines that make reticulate (>= 1.41)'s own uv environment load it",
+    )
     common(check)
 
     envs = sub.add_parser(
@@ -230,6 +235,10 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.all_envs and args.python:
         raise UsageError("--all and --python exclude each other")
+    if args.for_r:
+        from envdoctor.rlang import context
+
+        context.activate()
     from envdoctor.config import plan_check
 
     plan = plan_check(
@@ -251,13 +260,39 @@ def _run(args: argparse.Namespace) -> int:
             prefer=args.prefer,
             ignore=plan.ignore,
         )
+    req = None
+    if args.for_r or os.environ.get("ENVDOCTOR_FOR_R"):
+        req = _r_py_require(report)
     if args.format in ("json", "markdown", "github"):
-        out.write(_serialize(report, "check", args.format))
+        text = _serialize(report, "check", args.format)
+        if req is not None and args.format == "json":
+            import json
+
+            from envdoctor.rlang import ephemeral
+
+            data = json.loads(text)
+            data["r_py_require"] = ephemeral.to_json(req)
+            text = json.dumps(data, sort_keys=True, indent=2) + "\n"
+        out.write(text)
     else:
         from envdoctor.render.console import render_check
 
         render_check(report, out, color=_color(args, out))
+        if req is not None:
+            from envdoctor.rlang import context, ephemeral
+
+            lines = ephemeral.render_for_r(req, context.current().reticulate_version)
+            out.write("\n".join(lines) + "\n")
     return _exit_for(report, plan.fail_on)
+
+
+def _r_py_require(report: Report) -> Any:
+    """For R users: the py_require() declaration for the models that fail (or None)."""
+    from envdoctor.rlang import ephemeral
+
+    failing = [v.model for v in report.verdicts if v.status == "error"]
+    failing = list(dict.fromkeys(failing))
+    return ephemeral.for_r_users(failing, os.environ) if failing else None
 
 
 def _serialize(report: Report, command: str, fmt: str) -> str:

@@ -853,3 +853,30 @@ def test_envdoctor_r_strips_r_s_library_path_entries() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "/opt/cuda/lib64:/home/me/lib"
+
+
+def test_cli_check_for_r_prints_py_require_under_reticulate_146(tmp_path: Path) -> None:
+    # This test venv has no TensorFlow: the Keras 3 model fails here; for an R user with
+    # reticulate >= 1.41 check adds the py_require() declaration of reticulate's uv env.
+    model = str(FIXTURES / "tf221" / "lstm.keras")
+    extra = {"ENVDOCTOR_RETICULATE_VERSION": "1.46.0"}
+    proc = run_cli(
+        tmp_path, "check", model, "--python", sys.executable, "--for-r", "--format", "json",
+        extra=extra,
+    )
+    assert proc.returncode == 1, proc.stderr
+    req = json.loads(proc.stdout)["r_py_require"]
+    assert any(p.startswith("keras==3.") for p in req["packages"])
+    assert any(p.startswith("tensorflow==") for p in req["packages"])
+    assert req["r_lines"][-1].startswith("reticulate::py_require(c(")
+    assert 'RETICULATE_PYTHON = "managed"' in req["r_lines"][0]
+    text = run_cli(tmp_path, "check", model, "--python", sys.executable, "--for-r", extra=extra)
+    assert "For R (reticulate 1.46.0)" in text.stdout and "py_require(c(" in text.stdout
+    # reticulate 1.28 has no py_require(): nothing added; Python users see nothing either
+    old = run_cli(
+        tmp_path, "check", model, "--python", sys.executable, "--for-r", "--format", "json",
+        extra={"ENVDOCTOR_RETICULATE_VERSION": "1.28"},
+    )
+    assert "r_py_require" not in json.loads(old.stdout)
+    plain = run_cli(tmp_path, "check", model, "--python", sys.executable, "--format", "json")
+    assert "r_py_require" not in json.loads(plain.stdout)
