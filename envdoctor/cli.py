@@ -14,11 +14,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn, Optional, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, Optional, TextIO
 
 from envdoctor import __version__
 from envdoctor.errors import EnvdoctorError, UsageError
-from envdoctor.types import Report, Severity
+
+if TYPE_CHECKING:
+    from envdoctor.types import Report
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -178,6 +180,8 @@ def _color(args: argparse.Namespace, stream: TextIO) -> bool:
 
 
 def _exit_for(report: Report, fail_on: str) -> int:
+    from envdoctor.types import Severity
+
     threshold = Severity(fail_on).rank
     if any(f.severity.rank >= threshold for f in report.findings):
         return EXIT_FINDINGS
@@ -186,6 +190,7 @@ def _exit_for(report: Report, fail_on: str) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from envdoctor import app
+    from envdoctor.types import Report
 
     out = sys.stdout
     if args.command == "inspect":
@@ -330,6 +335,7 @@ def _spinner(text: str) -> _NullContext | Any:
 def _which(args: argparse.Namespace) -> int:
     """``envdoctor which``: print the best interpreter; exit 1 with the closest one and its fix."""
     from envdoctor import app
+    from envdoctor.types import Severity
 
     models = tuple(app.inspect_model(p) for p in args.models)
     with _spinner("Looking for an environment that can load it"):
@@ -369,6 +375,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     Returns:
         0, 1, 2 or 3 as documented in the README.
     """
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["which"]:  # envdoctor_use() on every R start: replay a warm cache first
+        from envdoctor.rlang.fastwhich import try_cached
+
+        cached = try_cached(argv)
+        if cached is not None:
+            return cached
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
