@@ -14,11 +14,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn, Optional, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, Optional, TextIO
 
 from envdoctor import __version__
 from envdoctor.errors import EnvdoctorError, UsageError
-from envdoctor.types import Report, Severity
+
+if TYPE_CHECKING:
+    from envdoctor.types import Report
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -100,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--prefer", metavar="NAME", help="with --all: prefer environments whose name/path has NAME"
     )
+    check.add_argument(
+        "--for-r", action="store_true",
+        help="the caller is R: R checks on, and when a model will not load, the py_require() "
+        "lines that make reticulate (>= 1.41)'s own uv environment load it",
+    )
     common(check)
 
     envs = sub.add_parser(
@@ -140,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="only environments R's reticulate can bind (e.g. Python <= 3.11 under "
         "reticulate 1.28); why others are skipped goes to stderr",
     )
+    which.add_argument(
+        "--r-sets", choices=("RETICULATE_PYTHON_FALLBACK", "RETICULATE_PYTHON", "none"),
+        default="RETICULATE_PYTHON_FALLBACK",
+        help="with --for-r: the variable the caller sets to the answer (envdoctor_use() "
+        "passes it); stderr says when something still outranks it, and the line to change",
+    )
 
     insp = sub.add_parser(
         "inspect",
@@ -167,6 +180,8 @@ def _color(args: argparse.Namespace, stream: TextIO) -> bool:
 
 
 def _exit_for(report: Report, fail_on: str) -> int:
+    from envdoctor.types import Severity
+
     threshold = Severity(fail_on).rank
     if any(f.severity.rank >= threshold for f in report.findings):
         return EXIT_FINDINGS
@@ -175,6 +190,7 @@ def _exit_for(report: Report, fail_on: str) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from envdoctor import app
+    from envdoctor.types import Report
 
     out = sys.stdout
     if args.command == "inspect":
@@ -193,7 +209,10 @@ def _run(args: argparse.Namespace) -> int:
             from envdoctor.rlang.report import which_for_r
 
             return which_for_r(
-                args.models, prefer=args.prefer, reticulate_version=args.reticulate_version
+                args.models,
+                prefer=args.prefer,
+                reticulate_version=args.reticulate_version,
+                r_sets=args.r_sets,
             )
         return _which(args)
     from envdoctor.commands import MODULES
@@ -221,6 +240,10 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.all_envs and args.python:
         raise UsageError("--all and --python exclude each other")
+    if args.for_r:
+        from envdoctor.rlang import context
+
+        context.activate()
     from envdoctor.config import plan_check
 
     plan = plan_check(
@@ -242,13 +265,39 @@ def _run(args: argparse.Namespace) -> int:
             prefer=args.prefer,
             ignore=plan.ignore,
         )
+    req = None
+    if args.for_r or os.environ.get("ENVDOCTOR_FOR_R"):
+        req = _r_py_require(report)
     if args.format in ("json", "markdown", "github"):
-        out.write(_serialize(report, "check", args.format))
+        text = _serialize(report, "check", args.format)
+        if req is not None and args.format == "json":
+            import json
+
+            from envdoctor.rlang import ephemeral
+
+            data = json.loads(text)
+            data["r_py_require"] = ephemeral.to_json(req)
+            text = json.dumps(data, sort_keys=True, indent=2) + "\n"
+        out.write(text)
     else:
         from envdoctor.render.console import render_check
 
         render_check(report, out, color=_color(args, out))
+        if req is not None:
+            from envdoctor.rlang import context, ephemeral
+
+            lines = ephemeral.render_for_r(req, context.current().reticulate_version)
+            out.write("\n".join(lines) + "\n")
     return _exit_for(report, plan.fail_on)
+
+
+def _r_py_require(report: Report) -> Any:
+    """For R users: the py_require() declaration for the models that fail (or None)."""
+    from envdoctor.rlang import ephemeral
+
+    failing = [v.model for v in report.verdicts if v.status == "error"]
+    failing = list(dict.fromkeys(failing))
+    return ephemeral.for_r_users(failing, os.environ) if failing else None
 
 
 def _serialize(report: Report, command: str, fmt: str) -> str:
@@ -286,6 +335,7 @@ def _spinner(text: str) -> _NullContext | Any:
 def _which(args: argparse.Namespace) -> int:
     """``envdoctor which``: print the best interpreter; exit 1 with the closest one and its fix."""
     from envdoctor import app
+    from envdoctor.types import Severity
 
     models = tuple(app.inspect_model(p) for p in args.models)
     with _spinner("Looking for an environment that can load it"):
@@ -325,6 +375,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     Returns:
         0, 1, 2 or 3 as documented in the README.
     """
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["which"]:  # envdoctor_use() on every R start: replay a warm cache first
+        from envdoctor.rlang.fastwhich import try_cached
+
+        cached = try_cached(argv)
+        if cached is not None:
+            return cached
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:

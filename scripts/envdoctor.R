@@ -122,33 +122,85 @@ envdoctor_run <- function(args, python = NULL) {
   list(python = cfg$python, forced = if (is.null(cfg$forced)) "" else cfg$forced)
 }
 
+# reticulate >= 1.41 has py_require() and a new order of discovery (R/config.R
+# py_discover_config() of 1.46.0): RETICULATE_PYTHON_FALLBACK then ranks below VIRTUAL_ENV,
+# ./.venv, the delay-load environments of keras3/tensorflow (r-keras, r-tensorflow),
+# r-<module> environments and use_python(required = FALSE).
+.envdoctor_modern <- function(rv = .envdoctor_reticulate_version()) {
+  nzchar(rv) && utils::compareVersion(rv, "1.41.0") >= 0
+}
+
+# Which variable envdoctor_use() sets, per mode and reticulate version (see envdoctor_use()).
+.envdoctor_bind_var <- function(mode, modern) {
+  if (mode == "force") return("RETICULATE_PYTHON")
+  if (mode == "fallback" || !modern) return("RETICULATE_PYTHON_FALLBACK")
+  # auto under >= 1.41: RETICULATE_PYTHON, unless the user set it (then nothing: it wins).
+  current <- Sys.getenv("RETICULATE_PYTHON", unset = "")
+  if (nzchar(current) && !identical(current, Sys.getenv("ENVDOCTOR_SET_RETICULATE_PYTHON")))
+    return("none")
+  "RETICULATE_PYTHON"
+}
+
 #' Point reticulate at a Python that can load `model`, before Python starts.
 #'
-#' Runs `envdoctor which --for-r --model MODEL` and sets RETICULATE_PYTHON_FALLBACK
-#' (mode "fallback": your own use_virtualenv()/use_python() and RETICULATE_PYTHON still win)
-#' or RETICULATE_PYTHON (mode "force", for CI).  If reticulate has already started Python it
-#' changes nothing: it says which Python R is bound to, whether that one can load the model,
-#' and the line to put in .Renviron/.Rprofile before restarting R.
+#' Runs `envdoctor which --for-r --model MODEL` and tells reticulate, in the way that wins
+#' under the installed reticulate:
+#'
+#' * reticulate < 1.41 (mode "auto"): RETICULATE_PYTHON_FALLBACK, so your own
+#'   use_virtualenv()/use_python() and RETICULATE_PYTHON still win (reticulate 1.28
+#'   R/config.R py_discover_config()).
+#' * reticulate >= 1.41 (mode "auto"): RETICULATE_PYTHON.  In 1.46.0's
+#'   R/config.R py_discover_config() it is the first thing read after a Python already in
+#'   the process: it outranks RETICULATE_PYTHON_ENV, use_python(required = TRUE) (which
+#'   then only warns, R/use_python.R use_python()), VIRTUAL_ENV, ./.venv, keras3's r-keras
+#'   and tensorflow's r-tensorflow delay-load environments, RETICULATE_PYTHON_FALLBACK and
+#'   the py_require() uv environment.  py_require() declarations do not move the binding:
+#'   they only shape the uv environment; with another Python bound, reticulate just checks
+#'   them (R/package.R check_virtualenv_required_packages(), a warning).  A
+#'   RETICULATE_PYTHON you set yourself is kept: envdoctor then sets nothing and warns when
+#'   that Python cannot load the model, naming the line to change and its file.
+#'   KERAS_PYTHON / TENSORFLOW_PYTHON are copied over RETICULATE_PYTHON when keras3 /
+#'   tensorflow load (their R/package.R .onLoad); envdoctor warns about those too.
+#' * When no environment on the machine can load the model, under reticulate >= 1.41
+#'   envdoctor declares the py_require() packages and python_version that make
+#'   reticulate's own uv environment load it (`envdoctor r require MODEL`), sets
+#'   RETICULATE_PYTHON = "managed" so that environment wins (R/config.R), says so, and
+#'   returns the declaration.  Under older reticulate it stops with the closest
+#'   environment and its fixes.
+#'
+#' If reticulate has already started Python it changes nothing: it says which Python R is
+#' bound to, whether that one can load the model, and the line to put in
+#' .Renviron/.Rprofile before restarting R.
 #'
 #' @param model path(s) of the saved model(s) the session will load.
 #' @param python an interpreter to use instead of asking envdoctor which one.
-#' @param mode "fallback" (default) or "force".
+#' @param mode "auto" (default, see above), "fallback" (always RETICULATE_PYTHON_FALLBACK),
+#'   "force" (always RETICULATE_PYTHON, even over your own; for CI) or "require" (declare
+#'   reticulate's own uv environment with py_require(); reticulate >= 1.41).
 #' @param prefer a name or path fragment preferred among equally good environments.
 #' @param quiet no messages on success.
-#' @return the interpreter path, invisibly.
-envdoctor_use <- function(model = NULL, python = NULL, mode = c("fallback", "force"),
+#' @return the interpreter path, invisibly; for a py_require() declaration, invisibly a
+#'   list(packages, python_version, env_vars, r_lines).
+envdoctor_use <- function(model = NULL, python = NULL,
+                          mode = c("auto", "fallback", "force", "require"),
                           prefer = NULL, quiet = FALSE) {
   mode <- match.arg(mode)
-  var <- if (mode == "force") "RETICULATE_PYTHON" else "RETICULATE_PYTHON_FALLBACK"
   if (.envdoctor_initialized()) return(invisible(.envdoctor_already(model)))
   if (is.null(model) && is.null(python)) stop("envdoctor_use() needs a model (or a python)", call. = FALSE)
+  rv <- .envdoctor_reticulate_version()
+  modern <- .envdoctor_modern(rv)
+  if (mode == "require") return(invisible(.envdoctor_require(model, rv, modern, quiet, character())))
+  var <- .envdoctor_bind_var(mode, modern)
   notes <- character()
   if (is.null(python)) {
     args <- c("which", "--for-r", as.vector(rbind("--model", model)))
     if (!is.null(prefer)) args <- c(args, "--prefer", prefer)
+    if (var != "RETICULATE_PYTHON_FALLBACK") args <- c(args, "--r-sets", var)
     res <- envdoctor_run(args)
     notes <- res$stderr
     if (res$status != 0L || !length(res$stdout)) {
+      if (modern && mode == "auto" && res$status == 1L)
+        return(invisible(.envdoctor_require(model, rv, modern, quiet, notes)))
       stop(paste(c(sprintf("envdoctor: no Python that R can use can load %s.", paste(model, collapse = ", ")),
                    notes,
                    "Apply a fix above, or point R at a Python yourself: RETICULATE_PYTHON in .Renviron."),
@@ -158,13 +210,68 @@ envdoctor_use <- function(model = NULL, python = NULL, mode = c("fallback", "for
   } else if (!file.exists(python)) {
     stop("envdoctor_use(): ", python, " does not exist", call. = FALSE)
   }
-  do.call(Sys.setenv, stats::setNames(list(python), var))
+  blocked <- grepl("^envdoctor: cannot win", notes)
+  if (var != "none") {
+    do.call(Sys.setenv, stats::setNames(list(python), var))
+    if (var == "RETICULATE_PYTHON") Sys.setenv(ENVDOCTOR_SET_RETICULATE_PYTHON = python)
+  }
+  for (n in notes[blocked]) warning(n, call. = FALSE)
   if (!quiet) {
-    for (n in notes) message(n)
+    for (n in notes[!blocked]) message(n)
     what <- if (is.null(model)) "" else paste0(" for ", paste(model, collapse = ", "))
-    message(sprintf("envdoctor: %s=%s%s", var, python, what))
+    if (var == "none") {
+      message(sprintf("envdoctor: set nothing: your RETICULATE_PYTHON=%s is kept", Sys.getenv("RETICULATE_PYTHON")))
+    } else if (var == "RETICULATE_PYTHON" && mode == "auto") {
+      message(sprintf("envdoctor: RETICULATE_PYTHON=%s%s (reticulate %s: RETICULATE_PYTHON outranks py_require(), use_python(), r-keras and RETICULATE_PYTHON_FALLBACK)",
+                      python, what, rv))
+    } else {
+      message(sprintf("envdoctor: %s=%s%s", var, python, what))
+    }
   }
   invisible(python)
+}
+
+# No environment can load the model (or mode = "require"): declare reticulate's own uv
+# environment with py_require() (reticulate >= 1.41, R/py_require.R), and make it win with
+# RETICULATE_PYTHON = "managed" (R/config.R py_discover_config() returns the ephemeral
+# environment at once for that value).
+.envdoctor_require <- function(model, rv, modern, quiet, notes) {
+  names <- paste(model, collapse = ", ")
+  if (!modern)
+    stop(sprintf("envdoctor_use(mode = \"require\"): py_require() needs reticulate >= 1.41 (this is %s)",
+                 if (nzchar(rv)) rv else "no reticulate"), call. = FALSE)
+  res <- envdoctor_run(c("r", "require", model, "--format", "json"))
+  req <- tryCatch(.envdoctor_json(res, "require"), error = function(e) NULL)
+  if (is.null(req) || length(req$errors)) {
+    stop(paste(c(sprintf("envdoctor: no Python that R can use can load %s, and no py_require() declaration envdoctor knows would.", names),
+                 notes, res$stderr,
+                 if (!is.null(req)) paste("declared environment would still fail:", paste(unlist(req$errors), collapse = ", "))),
+               collapse = "\n"), call. = FALSE)
+  }
+  current <- Sys.getenv("RETICULATE_PYTHON", unset = "")
+  if (nzchar(current) && current != "managed" &&
+      !identical(current, Sys.getenv("ENVDOCTOR_SET_RETICULATE_PYTHON"))) {
+    warning(sprintf(paste("envdoctor: cannot win: RETICULATE_PYTHON is set to %s; it outranks reticulate's",
+                          "py_require() environment (R/config.R py_discover_config()). Remove it (.Renviron",
+                          "or the environment R starts from) for the declaration below to apply."), current),
+            call. = FALSE)
+  } else {
+    Sys.setenv(RETICULATE_PYTHON = "managed")
+    Sys.setenv(ENVDOCTOR_SET_RETICULATE_PYTHON = "managed")
+  }
+  env_vars <- unlist(req$env_vars)
+  if (length(env_vars)) do.call(Sys.setenv, as.list(env_vars))
+  packages <- unlist(req$packages)
+  reticulate::py_require(packages, python_version = req$python_version)
+  lines <- unlist(req$r_lines)
+  if (!quiet) {
+    message(paste(c(
+      sprintf("envdoctor: no environment on this machine can load %s; declared reticulate's own uv environment (%s):", names, req$label),
+      paste0("  ", lines),
+      "reticulate builds it with uv when Python starts (machines without downloadable Pythons: Sys.setenv(UV_PYTHON_PREFERENCE = \"only-system\"))."),
+      collapse = "\n"))
+  }
+  list(packages = packages, python_version = req$python_version, env_vars = env_vars, r_lines = lines)
 }
 
 # reticulate already started Python: say what it is bound to and the fix; change nothing.

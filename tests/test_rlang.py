@@ -452,6 +452,53 @@ def test_146_delay_load_r_keras_outranks_the_fallback(machine: Machine) -> None:
     assert mv.ephemeral
 
 
+def test_146_keras_python_is_copied_over_reticulate_python(machine: Machine) -> None:
+    # keras3 1.2.0 / tensorflow 2.20.0 R/package.R .onLoad: Sys.setenv(RETICULATE_PYTHON =
+    # KERAS_PYTHON / TENSORFLOW_PYTHON) when the package loads, i.e. after an .Rprofile.
+    good = machine.other(machine.home / "good", "g", keras="3.5.0")
+    other = machine.other(machine.home / "other", "o", keras="3.5.0")
+    tfpy = machine.other(machine.home / "tfpy", "t", keras="3.5.0")
+    keras3 = {"keras3": "1.2.0", "tensorflow": "2.20.0"}
+    b = machine.resolve(
+        version="1.46.0", r_packages=keras3, RETICULATE_PYTHON=good.python,
+        KERAS_PYTHON=other.python, TENSORFLOW_PYTHON=tfpy.python,
+    )
+    assert b.python == other.python and b.forced_by == "RETICULATE_PYTHON"
+    assert b.steps[0].number == "0" and b.steps[0].outcome == "forwarded"
+    assert "KERAS_PYTHON is set" in b.reason
+    only_tf = machine.resolve(
+        version="1.46.0", r_packages=keras3, RETICULATE_PYTHON=good.python,
+        TENSORFLOW_PYTHON=tfpy.python,
+    )
+    assert only_tf.python == tfpy.python
+    # without keras3/tensorflow installed nothing copies it
+    plain = machine.resolve(
+        version="1.46.0", RETICULATE_PYTHON=good.python, KERAS_PYTHON=other.python
+    )
+    assert plain.python == good.python and plain.steps[0].number == "1"
+
+
+def test_where_set_names_the_renviron_line(tmp_path: Path) -> None:
+    from envdoctor.rlang.r_packages import where_set
+
+    home_r = r_home(tmp_path)
+    user_home = tmp_path / "u"
+    user_home.mkdir()
+    (user_home / ".Renviron").write_text("# mine\nFOO=1\nRETICULATE_PYTHON=/x/bin/python\n")
+    environ = {"R_HOME": str(home_r), "HOME": str(user_home), "RETICULATE_PYTHON": "/x"}
+    where = where_set("RETICULATE_PYTHON", environ, cwd=str(tmp_path), home=str(user_home))
+    assert where == f"line 3 of {user_home / '.Renviron'}"
+    # a project .Renviron replaces the user's (R reads only one user file)
+    work = tmp_path / "proj"
+    work.mkdir()
+    (work / ".Renviron").write_text("KERAS_PYTHON=/y\n")
+    assert where_set("RETICULATE_PYTHON", environ, cwd=str(work), home=str(user_home)).startswith(
+        "the environment R was started from"
+    )
+    assert where_set("KERAS_PYTHON", environ, cwd=str(work)) == f"line 1 of {work / '.Renviron'}"
+    assert where_set("NOT_SET_ANYWHERE", environ, cwd=str(work)) == ""
+
+
 def test_ephemeral_envs_in_uv_cache_are_listed(tmp_path: Path) -> None:
     from envdoctor.rlang.ephemeral import cached_envs
 
@@ -806,3 +853,30 @@ def test_envdoctor_r_strips_r_s_library_path_entries() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "/opt/cuda/lib64:/home/me/lib"
+
+
+def test_cli_check_for_r_prints_py_require_under_reticulate_146(tmp_path: Path) -> None:
+    # This test venv has no TensorFlow: the Keras 3 model fails here; for an R user with
+    # reticulate >= 1.41 check adds the py_require() declaration of reticulate's uv env.
+    model = str(FIXTURES / "tf221" / "lstm.keras")
+    extra = {"ENVDOCTOR_RETICULATE_VERSION": "1.46.0"}
+    proc = run_cli(
+        tmp_path, "check", model, "--python", sys.executable, "--for-r", "--format", "json",
+        extra=extra,
+    )
+    assert proc.returncode == 1, proc.stderr
+    req = json.loads(proc.stdout)["r_py_require"]
+    assert any(p.startswith("keras==3.") for p in req["packages"])
+    assert any(p.startswith("tensorflow==") for p in req["packages"])
+    assert req["r_lines"][-1].startswith("reticulate::py_require(c(")
+    assert 'RETICULATE_PYTHON = "managed"' in req["r_lines"][0]
+    text = run_cli(tmp_path, "check", model, "--python", sys.executable, "--for-r", extra=extra)
+    assert "For R (reticulate 1.46.0)" in text.stdout and "py_require(c(" in text.stdout
+    # reticulate 1.28 has no py_require(): nothing added; Python users see nothing either
+    old = run_cli(
+        tmp_path, "check", model, "--python", sys.executable, "--for-r", "--format", "json",
+        extra={"ENVDOCTOR_RETICULATE_VERSION": "1.28"},
+    )
+    assert "r_py_require" not in json.loads(old.stdout)
+    plain = run_cli(tmp_path, "check", model, "--python", sys.executable, "--format", "json")
+    assert "r_py_require" not in json.loads(plain.stdout)

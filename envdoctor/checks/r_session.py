@@ -300,6 +300,7 @@ def binding_finding(
     binding: Binding,
     bound_errors: Sequence[Finding],
     alternative: str = "",
+    py_require: Sequence[str] = (),
 ) -> Finding:
     """ED908: R binds a Python that cannot load ``model`` (or discovery stops with an error).
 
@@ -308,6 +309,8 @@ def binding_finding(
         binding: what reticulate binds (:func:`envdoctor.rlang.reticulate.resolve`).
         bound_errors: the error findings of the model in the bound environment.
         alternative: an interpreter that can load the model ("" when none).
+        py_require: when none can, the R lines that declare reticulate (>= 1.41)'s own uv
+            environment (:func:`envdoctor.rlang.ephemeral.py_require_for`).
 
     Returns:
         The finding, with the ``.Renviron``/``.Rprofile`` lines as fixes.
@@ -334,6 +337,15 @@ def binding_finding(
                     "in .Rprofile (source scripts/envdoctor.R first); restart R",
                 ),
             )
+        )
+    elif py_require:
+        why += (
+            "; no environment on this machine can, but reticulate's own uv environment "
+            "declared with py_require() can."
+        )
+        found.extend(
+            fixes.r_fix(line, "before anything starts Python (.Rprofile or the top of the script)")
+            for line in py_require
         )
     else:
         why += "; no environment on this machine can (see envdoctor which --for-r)."

@@ -12,6 +12,7 @@ failed, or another run holds the environment's lock; 2 bad input; 3 internal err
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
 
@@ -61,6 +62,11 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
         "--verify-timeout", type=float, default=300.0, metavar="SECONDS",
         help="seconds allowed per model for --verify (default 300)",
     )
+    p.add_argument(
+        "--for-r", action="store_true",
+        help="the caller is R: R checks on, and the py_require() lines that make "
+        "reticulate (>= 1.41)'s own uv environment load the models",
+    )
     common(p)
 
 
@@ -79,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("fix supports --format text or json")
     if args.wait < 0:
         raise UsageError("--wait must be >= 0 seconds")
+    if args.for_r:
+        from envdoctor.rlang import context
+
+        context.activate()
     err = sys.stderr
     text = args.format == "text"
     live = err.isatty()  # progress goes to stderr, and only on a terminal
@@ -102,12 +112,27 @@ def run(args: argparse.Namespace) -> int:
     except LockBusy as exc:
         err.write(f"envdoctor: {exc}\n")
         return 1
+    req = None
+    if args.models and (args.for_r or os.environ.get("ENVDOCTOR_FOR_R")):
+        from envdoctor.rlang import ephemeral
+
+        req = ephemeral.for_r_users(args.models, os.environ)
     if text:
         render_text(outcome, args, sys.stdout)
+        if req is not None:
+            from envdoctor.rlang import context, ephemeral
+
+            lines = ephemeral.render_for_r(req, context.current().reticulate_version)
+            sys.stdout.write("\n".join(lines) + "\n")
     else:
         import json
 
-        sys.stdout.write(json.dumps(to_json(outcome), indent=2, sort_keys=True) + "\n")
+        data = to_json(outcome)
+        if req is not None:
+            from envdoctor.rlang import ephemeral
+
+            data["r_py_require"] = ephemeral.to_json(req)
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
     return 0 if outcome.success else 1
 
 

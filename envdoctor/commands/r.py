@@ -96,13 +96,21 @@ def _check(args: argparse.Namespace) -> int:
             if not any(f.severity is Severity.ERROR for f in ranked.report.findings):
                 alternative = ranked.candidate.python
                 break
+        lines: list[str] = []
+        if not alternative:
+            from envdoctor.rlang.ephemeral import for_r_users
+
+            req = for_r_users(list(args.models), os.environ)
+            lines = req.r_lines() if req is not None else []
         for info in models:
             errors = [
                 f
                 for f in report.findings
                 if f.severity is Severity.ERROR and f.model in ("", info.path)
             ]
-            extra.append(r_session.binding_finding(info.path, binding, errors, alternative))
+            extra.append(
+                r_session.binding_finding(info.path, binding, errors, alternative, lines)
+            )
     if extra:
         from envdoctor.checks import verdict
 

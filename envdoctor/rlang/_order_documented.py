@@ -8,6 +8,10 @@ l.435-447 and ``uv_get_or_create_env()`` in ``R/py_require.R`` l.700-851; ``py_r
 first).  The steps, in order (each ``try(return(python_config(...)))``: an interpreter that
 does not run is passed over and the next step is tried):
 
+0. before any of them, the R packages' ``.onLoad`` copy ``TENSORFLOW_PYTHON`` (tensorflow
+   2.20.0 ``R/package.R`` ``.onLoad``) and then ``KERAS_PYTHON`` (keras3 1.2.0 ``R/package.R``
+   ``.onLoad``, which loads tensorflow first) into ``RETICULATE_PYTHON``: when they are set,
+   they overwrite whatever an ``.Rprofile`` put there
 1. ``RETICULATE_PYTHON`` (``managed``: the ephemeral uv environment at once)
 2. ``RETICULATE_PYTHON_ENV`` (a name or path; stops R when it names nothing)
 3. ``use_python(..., required = TRUE)`` (R code; not visible statically)
@@ -45,6 +49,15 @@ DELAY_LOAD = (
     ("tensorflow", "tensorflow", 5, ("r-tensorflow", "r-keras")),
 )
 """What the R packages register with ``import(..., delay_load = ...)`` when they load."""
+
+FORWARDED = (
+    # (R package, variable): .onLoad does Sys.setenv(RETICULATE_PYTHON = <variable>) when the
+    # variable is set -- tensorflow 2.20.0 R/package.R .onLoad l.60-63, keras3 1.2.0
+    # R/package.R .onLoad l.59-62 (after requireNamespace("tensorflow"), so keras3's wins).
+    ("tensorflow", "TENSORFLOW_PYTHON"),
+    ("keras3", "KERAS_PYTHON"),
+)
+"""Variables the R packages copy into ``RETICULATE_PYTHON`` when they load, in load order."""
 
 MANAGED_TRUE = ("true", "1", "yes")
 MANAGED_FALSE = ("false", "0", "no")
@@ -92,6 +105,21 @@ def delay_loads(r: _Resolver) -> list[tuple[str, str]]:
     return [(m, e) for _p, m, e in rows]
 
 
+def forwarded(r: _Resolver) -> tuple[str, str, str]:
+    """``(R package, variable, value)`` that will overwrite ``RETICULATE_PYTHON`` on load.
+
+    The last of :data:`FORWARDED` whose package is installed and whose variable is set
+    (envdoctor assumes the session loads the package, as ``library(keras3)`` does);
+    ``("", "", "")`` when none.
+    """
+    out = ("", "", "")
+    for package, variable in FORWARDED:
+        value = r.env.get(variable)
+        if value is not None and package in r.r_packages:
+            out = (package, variable, value)
+    return out
+
+
 def _ephemeral(r: _Resolver, number: str, why: str) -> Binding:
     r.step(number, "ephemeral uv environment", "chosen", "built from py_require() by uv")
     return r.ephemeral(why)
@@ -109,6 +137,14 @@ def _try(  # noqa: PLR0917 (one positional per Step/Binding field, like r.step)
 
 def discover(r: _Resolver) -> Binding:
     """Run reticulate 1.46's ``py_discover_config()`` for ``r`` (see the module docstring)."""
+    package, variable, forced_value = forwarded(r)
+    if variable:
+        r.env = {**r.env, "RETICULATE_PYTHON": forced_value}
+        r.step(
+            "0", variable, "forwarded",
+            f"the R package {package} copies {variable}={forced_value} into RETICULATE_PYTHON "
+            "when it loads",
+        )
     env = r.env
     value = env.get("RETICULATE_PYTHON")
     if value is not None:
@@ -122,8 +158,13 @@ def discover(r: _Resolver) -> Binding:
                 f"Python specified in RETICULATE_PYTHON ({value}) does not exist",
                 "RETICULATE_PYTHON names a path that does not exist",
             )
+        why = (
+            f"{variable} is set ({package} copies it into RETICULATE_PYTHON when it loads)"
+            if variable
+            else "RETICULATE_PYTHON is set"
+        )
         found = _try(
-            r, "1", "RETICULATE_PYTHON", python, "RETICULATE_PYTHON", "RETICULATE_PYTHON is set",
+            r, "1", "RETICULATE_PYTHON", python, "RETICULATE_PYTHON", why,
             f"RETICULATE_PYTHON={value}",
         )
         if found is not None:

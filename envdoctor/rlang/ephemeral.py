@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Optional
 
 CACHE_SUBDIRS = ("archive-v0", "environments-v2")
 """uv cache buckets that hold ephemeral tool environments."""
@@ -123,3 +124,53 @@ def py_require_for(models: Sequence[str], environ: Mapping[str, str]) -> PyRequi
         label=best.stack.label,
         errors=tuple(f.code for f in best.errors),
     )
+
+
+def for_r_users(models: Sequence[str], environ: Mapping[str, str]) -> Optional[PyRequire]:
+    """The ``py_require()`` declaration to show R users next to a failing check or fix plan.
+
+    Only when the caller is R (``--for-r`` or ``ENVDOCTOR_FOR_R=1``:
+    :mod:`envdoctor.rlang.context`) and its reticulate has ``py_require()`` (>= 1.41); and
+    only when envdoctor predicts no error for the declared environment.
+
+    Returns:
+        The declaration, or None.  Never raises (an unreadable model gives None).
+    """
+    from envdoctor.knowledge.versions import key
+    from envdoctor.rlang import context
+    from envdoctor.rlang.reticulate import DOCUMENTED_ORDER_SINCE
+
+    ctx = context.current()
+    if not ctx.active or not models:
+        return None
+    if not ctx.reticulate_version or key(ctx.reticulate_version) < key(DOCUMENTED_ORDER_SINCE):
+        return None
+    try:
+        req = py_require_for(models, environ)
+    except Exception:
+        return None
+    return None if req.errors else req
+
+
+def render_for_r(req: PyRequire, reticulate_version: str) -> list[str]:
+    """Text lines: the declaration, for the end of ``check``/``fix`` output."""
+    return [
+        "",
+        f"For R (reticulate {reticulate_version}): reticulate's own uv environment loads it "
+        f"({req.label}); before anything starts Python:",
+        *(f"  {line}" for line in req.r_lines()),
+        "  (envdoctor_use(MODEL) in .Rprofile declares it when no environment here can load "
+        "the model; without downloadable Pythons also Sys.setenv(UV_PYTHON_PREFERENCE = "
+        '"only-system"))',
+    ]
+
+
+def to_json(req: PyRequire) -> dict[str, object]:
+    """The JSON form (key ``r_py_require`` of ``check``/``fix``; as ``envdoctor r require``)."""
+    return {
+        "packages": list(req.packages),
+        "python_version": req.python_version,
+        "env_vars": dict(req.env_vars),
+        "label": req.label,
+        "r_lines": req.r_lines(),
+    }

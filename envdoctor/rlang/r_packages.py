@@ -299,6 +299,43 @@ def _renviron_files(r_home: str, environ: Mapping[str, str], cwd: str, home: str
     return files
 
 
+def where_set(
+    name: str,
+    environ: Optional[Mapping[str, str]] = None,
+    *,
+    cwd: Optional[str] = None,
+    home: Optional[str] = None,
+) -> str:
+    """Say where R gets the variable ``name`` from, for a "change this line" message.
+
+    Reads R's environment files in R's order (``Renviron``, ``Renviron.site``, the user's
+    ``.Renviron``: :func:`_renviron_files`); the last one with a ``name=`` line wins.
+
+    Returns:
+        ``"line N of FILE"``, or ``"the environment R was started from (shell profile,
+        IDE or service settings)"`` when no environment file sets it, or "" when it is
+        set nowhere.
+    """
+    env_in: Mapping[str, str] = os.environ if environ is None else environ
+    home = home or env_in.get("HOME") or os.path.expanduser("~")
+    cwd = cwd or os.getcwd()
+    r_home = env_in.get("R_HOME", "").strip() or find_r_home(env_in)
+    found = ""
+    for path in _renviron_files(r_home, env_in, cwd, home) if r_home else []:
+        text = _read(path)
+        if text is None:
+            continue
+        for number, raw in enumerate(text.splitlines(), 1):
+            left, sep, _value = raw.strip().partition("=")
+            if sep and left.strip() == name:
+                found = f"line {number} of {path}"
+    if found:
+        return found
+    if name in env_in:
+        return "the environment R was started from (shell profile, IDE or service settings)"
+    return ""
+
+
 def _r_version(r_home: str) -> str:
     text = _read(os.path.join(r_home, "library", "base", "DESCRIPTION")) if r_home else None
     return parse_dcf(text).get("Version", "") if text else ""

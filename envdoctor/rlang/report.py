@@ -179,11 +179,19 @@ def _real(path: str) -> str:
         return path
 
 
+R_SETS = ("RETICULATE_PYTHON_FALLBACK", "RETICULATE_PYTHON", "none")
+"""What ``envdoctor_use()`` sets with the answer of ``which --for-r`` (``--r-sets``): the
+fallback variable (reticulate < 1.41, or ``mode = "fallback"``), ``RETICULATE_PYTHON``
+(reticulate >= 1.41, or ``mode = "force"``), or nothing (the user's own
+``RETICULATE_PYTHON`` is kept)."""
+
+
 def which_for_r(
     models: Sequence[str],
     *,
     prefer: Optional[str] = None,
     reticulate_version: Optional[str] = None,
+    r_sets: str = "RETICULATE_PYTHON_FALLBACK",
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
@@ -191,9 +199,14 @@ def which_for_r(
 
     Environments that would load the models but that reticulate cannot bind (ED901: Python
     >= 3.12 under reticulate < 1.34; ED903: no shared libpython) are skipped, each with
-    its reason on stderr.  When ``RETICULATE_PYTHON``, ``RETICULATE_PYTHON_ENV`` or a
-    Poetry/Pipenv project outranks ``RETICULATE_PYTHON_FALLBACK`` in this directory, stderr
-    says which Python R will bind instead.
+    its reason on stderr.  ``r_sets`` (:data:`R_SETS`) is what the caller will set to the
+    answer; envdoctor runs reticulate's order with it set and says on stderr which Python R
+    will bind when something outranks it: for the fallback variable, ``RETICULATE_PYTHON``,
+    ``RETICULATE_PYTHON_ENV``, a project or (>= 1.41) an ``r-keras`` environment; for
+    ``RETICULATE_PYTHON`` (nothing in reticulate 1.46's ``py_discover_config()`` outranks
+    it), a ``KERAS_PYTHON``/``TENSORFLOW_PYTHON`` that keras3/tensorflow copy over it when
+    they load; for ``none``, the user's own ``RETICULATE_PYTHON``.  Those lines start with
+    ``envdoctor: cannot win:`` and name the line to change and the file it is in.
 
     Returns:
         0 with the interpreter on stdout; 1 when none can (the closest and its fixes on
@@ -215,6 +228,7 @@ def which_for_r(
             reticulate_version=ctx.reticulate_version,
             environ=os.environ,
             cwd=os.getcwd(),
+            r_sets=r_sets,
         )
         hit = which_cache.load(entry)
         if hit is not None:
@@ -222,7 +236,7 @@ def which_for_r(
             err.write(hit["stderr"])
             return int(hit["status"])
     buf_out, buf_err = io.StringIO(), io.StringIO()
-    status = _which_for_r(models, prefer, ctx, buf_out, buf_err)
+    status = _which_for_r(models, prefer, ctx, buf_out, buf_err, r_sets)
     out.write(buf_out.getvalue())
     err.write(buf_err.getvalue())
     if use_cache:
@@ -230,12 +244,13 @@ def which_for_r(
     return status
 
 
-def _which_for_r(
+def _which_for_r(  # noqa: PLR0917
     models: Sequence[str],
     prefer: Optional[str],
     ctx: context.RContext,
     out: TextIO,
     err: TextIO,
+    r_sets: str = "RETICULATE_PYTHON_FALLBACK",
 ) -> int:
     from envdoctor import app
     from envdoctor.types import Severity
@@ -275,25 +290,102 @@ def _which_for_r(
                 for fix in f.fixes[:2]:
                     err.write(f"    fix: {fix.text}\n")
         return 1
-    env = dict(os.environ)
-    env["RETICULATE_PYTHON_FALLBACK"] = chosen
-    binding = resolve(env, os.getcwd(), reticulate_version=ctx.reticulate_version)
-    if binding.error:
-        err.write(
-            f"envdoctor: warning: even with RETICULATE_PYTHON_FALLBACK, R stops: {binding.error}\n"
-        )
-    elif binding.python and _real(binding.python) != _real(chosen):
-        can = next((r for r in usable if _real(r.candidate.python) == _real(binding.python)), None)
-        verdict = ""
-        if can is not None and can.report is not None:
-            bad = [f.code for f in can.report.findings if f.severity is Severity.ERROR]
-            verdict = (
-                f", which cannot load it ({', '.join(bad)})" if bad else ", which can load it too"
-            )
-        err.write(
-            f"envdoctor: note: {binding.forced_by} outranks RETICULATE_PYTHON_FALLBACK here: "
-            f'R will bind {binding.python}{verdict}; envdoctor_use(mode = "force") sets '
-            "RETICULATE_PYTHON instead\n"
-        )
+    for line in _binding_notes(models, chosen, usable, ctx, r_sets):
+        err.write(line + "\n")
     out.write(chosen + "\n")
     return 0
+
+
+def _verdict(python: str, usable: Sequence[Any]) -> str:
+    """``", which cannot load it (ED101)"`` / ``", which can load it too"`` / ""."""
+    from envdoctor.types import Severity
+
+    can = next((r for r in usable if _real(r.candidate.python) == _real(python)), None)
+    if can is None or can.report is None:
+        return ""
+    bad = [f.code for f in can.report.findings if f.severity is Severity.ERROR]
+    return f", which cannot load it ({', '.join(bad)})" if bad else ", which can load it too"
+
+
+def _binding_notes(
+    models: Sequence[str],
+    chosen: str,
+    usable: Sequence[Any],
+    ctx: context.RContext,
+    r_sets: str,
+) -> list[str]:
+    """What R will bind once ``r_sets`` is set to ``chosen``, when that is not ``chosen``."""
+    from envdoctor.rlang.r_packages import where_set
+
+    env = dict(os.environ)
+    if r_sets != "none":
+        env[r_sets] = chosen
+    cwd = os.getcwd()
+    binding = resolve(env, cwd, reticulate_version=ctx.reticulate_version)
+    rv = ctx.reticulate_version or "1.28 assumed"
+    names = ", ".join(models)
+    same = bool(binding.python) and _real(binding.python) == _real(chosen)
+    if r_sets == "RETICULATE_PYTHON_FALLBACK":  # reticulate < 1.41 (or mode = "fallback")
+        if binding.error:
+            return [
+                "envdoctor: warning: even with RETICULATE_PYTHON_FALLBACK, R stops: "
+                f"{binding.error}"
+            ]
+        if binding.python and not same:
+            return [
+                f"envdoctor: note: {binding.forced_by} outranks RETICULATE_PYTHON_FALLBACK "
+                f"here: R will bind {binding.python}{_verdict(binding.python, usable)}; "
+                'envdoctor_use(mode = "force") sets RETICULATE_PYTHON instead'
+            ]
+        return []
+    forwarded = next((s for s in binding.steps if s.outcome == "forwarded"), None)
+    if same:
+        if forwarded is not None or r_sets == "none":
+            return []
+        # Say what RETICULATE_PYTHON outranks here (what R would bind without it).
+        base = resolve(dict(os.environ), cwd, reticulate_version=ctx.reticulate_version)
+        if base.ephemeral:
+            other = "reticulate's py_require() uv environment"
+        elif base.python and _real(base.python) != _real(chosen):
+            other = f"{base.python} ({base.forced_by or 'scan'})"
+        else:
+            return []
+        return [
+            f"envdoctor: note: RETICULATE_PYTHON outranks what R would bind without it here: "
+            f"{other}{_verdict(base.python, usable) if base.python else ''}"
+        ]
+    bound = binding.python or (
+        "reticulate's py_require() uv environment" if binding.ephemeral else "nothing"
+    )
+    verdict = _verdict(binding.python, usable) if binding.python else ""
+    if binding.error:
+        bound, verdict = "nothing", f" (R stops: {binding.error})"
+    head = "envdoctor: cannot win:"
+    if verdict == ", which can load it too":
+        head = "envdoctor: note (nothing to change):"
+    if forwarded is not None:
+        variable = forwarded.name
+        where = where_set(variable, os.environ, cwd=cwd) or "where it is set"
+        from envdoctor.rlang._order_documented import FORWARDED
+
+        package = {v: p for p, v in FORWARDED}.get(variable, "R")
+        return [
+            f"{head} the R package {package} copies {variable} into "
+            f"RETICULATE_PYTHON when it loads, after envdoctor_use() ran (reticulate {rv}; "
+            f"{package} R/package.R .onLoad): R will bind {bound}{verdict}. Change "
+            f"{variable} ({where}) to {variable}={chosen}, or remove it, then restart R."
+        ]
+    if r_sets == "none" and "RETICULATE_PYTHON" in os.environ:
+        value = os.environ["RETICULATE_PYTHON"]
+        where = where_set("RETICULATE_PYTHON", os.environ, cwd=cwd) or "where it is set"
+        return [
+            f"{head} RETICULATE_PYTHON is already set to {value} ({where}); "
+            f"it outranks anything envdoctor can set (reticulate {rv}, R/config.R "
+            f"py_discover_config()), so envdoctor set nothing: R will bind {bound}{verdict}. "
+            f"Change that line to RETICULATE_PYTHON={chosen} (or remove it), or call "
+            f'envdoctor_use("{models[0]}", mode = "force"), then restart R.'
+        ]
+    return [
+        f"envdoctor: cannot win: with RETICULATE_PYTHON={chosen}, R would still bind "
+        f"{bound}{verdict} ({binding.reason}) for {names}."
+    ]

@@ -12,8 +12,8 @@ keyed by the SHA-256 of:
   directory;
 * the variables that steer discovery, reading or checks (``PATH``, ``HOME``,
   ``VIRTUAL_ENV``, ``PYTHONPATH``, ``KERAS_*``, ``TF_USE_LEGACY_KERAS``, ``RETICULATE_*``,
-  ``PYENV_*``, ``CONDA_*``, ``WORKON_HOME``, ``XDG_*``, ...), and the mtime of
-  ``keras.json``;
+  ``TENSORFLOW_*``, ``R_LIBS*``, ``PYENV_*``, ``CONDA_*``, ``WORKON_HOME``, ``XDG_*``, ...), and
+  the mtime of ``keras.json``;
 * the machine: every environment discovery finds now (a static directory walk, ~5 ms),
   with the ``st_mtime_ns`` of its ``pyvenv.cfg``, ``conda-meta`` and ``site-packages``
   directories (installing or removing a distribution changes them) and of each
@@ -52,8 +52,10 @@ _VAR_PREFIXES = (
     "PYTHON",
     "ENVDOCTOR_",
     "MAMBA",
+    "TENSORFLOW_",
 )
-_VARS = ("PATH", "HOME", "VIRTUAL_ENV", "WORKON_HOME", "USERPROFILE", "R_LIBS", "R_LIBS_USER")
+_VARS = ("PATH", "HOME", "VIRTUAL_ENV", "WORKON_HOME", "USERPROFILE", "R_LIBS", "R_LIBS_USER",
+         "R_LIBS_SITE", "R_ENVIRON_USER")
 
 
 def enabled(environ: Mapping[str, str]) -> bool:
@@ -117,8 +119,12 @@ def key(
     reticulate_version: str,
     environ: Mapping[str, str],
     cwd: str,
+    r_sets: str = "RETICULATE_PYTHON_FALLBACK",
 ) -> str:
-    """Return the cache key of a ``which --for-r`` request (see the module docstring)."""
+    """Return the cache key of a ``which --for-r`` request (see the module docstring).
+
+    ``r_sets`` is what the caller sets to the answer (``--r-sets``; the notes depend on it).
+    """
     from envdoctor.discovery import discover
 
     env_vars = {k: v for k, v in environ.items() if k in _VARS or k.startswith(_VAR_PREFIXES)}
@@ -132,6 +138,7 @@ def key(
         "envdoctor": _package_stamp(),
         "models": [_model_stamp(m) for m in models],
         "prefer": prefer or "",
+        "r_sets": r_sets,
         "reticulate": reticulate_version,
         "cwd": cwd,
         "vars": sorted(env_vars.items()),
