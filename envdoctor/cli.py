@@ -20,6 +20,7 @@ from envdoctor import __version__
 from envdoctor.errors import EnvdoctorError, UsageError
 
 if TYPE_CHECKING:
+    from envdoctor.fix import Plan
     from envdoctor.types import Report
 
 EXIT_OK = 0
@@ -268,8 +269,9 @@ def _run(args: argparse.Namespace) -> int:
     req = None
     if args.for_r or os.environ.get("ENVDOCTOR_FOR_R"):
         req = _r_py_require(report)
+    plans = _plans(report)
     if args.format in ("json", "markdown", "github"):
-        text = _serialize(report, "check", args.format)
+        text = _serialize(report, "check", args.format, plans)
         if req is not None and args.format == "json":
             import json
 
@@ -282,7 +284,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         from envdoctor.render.console import render_check
 
-        render_check(report, out, color=_color(args, out))
+        render_check(report, out, color=_color(args, out), plans=plans)
         if req is not None:
             from envdoctor.rlang import context, ephemeral
 
@@ -300,19 +302,33 @@ def _r_py_require(report: Report) -> Any:
     return ephemeral.for_r_users(failing, os.environ) if failing else None
 
 
-def _serialize(report: Report, command: str, fmt: str) -> str:
+def _plans(report: Report) -> tuple[Plan, ...]:
+    """The closing plan of ``check``: one per environment with errors (none without errors).
+
+    Built here, at the top, from the report (:func:`envdoctor.fix.report_plans`), and handed
+    to the renderers, which import no planning code.
+    """
+    if report.candidates or not any(f.severity.value == "error" for f in report.findings):
+        return ()
+    from envdoctor.fix import report_plans
+
+    return report_plans(report)
+
+
+def _serialize(report: Report, command: str, fmt: str,
+               plans: Sequence[Plan] = ()) -> str:
     """Render a report as ``json``, ``markdown`` or ``github`` text (no colour)."""
     if fmt == "markdown":
         from envdoctor.render import markdown
 
-        return markdown.render(report, command)
+        return markdown.render(report, command, plans)
     if fmt == "github":
         from envdoctor.render import github
 
         return github.render(report, command)
     from envdoctor.render.json_out import dumps
 
-    return dumps(report, command)
+    return dumps(report, command, plans)
 
 
 class _NullContext:

@@ -173,7 +173,7 @@ def render_text(outcome: FixOutcome, args: argparse.Namespace, out: TextIO) -> N
           "the rest is yours):\n")
     steps = {s.text: s for s in plan.steps}
     label = {"uv": "uv pip install --dry-run", "pip": "pip install --dry-run --report"}
-    from envdoctor.fix import item_lines
+    from envdoctor.render.facts import item_lines
 
     for number, item in enumerate(items, 1):
         for line in item_lines(number, item):

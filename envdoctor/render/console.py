@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Optional, TextIO, Union
 
-from envdoctor.render.facts import layer_count_text
+from envdoctor.render.facts import item_lines, layer_count_text
 from envdoctor.types import Environment, Finding, ModelInfo, Report, Severity
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
 
+    from envdoctor.fix import Plan
     from envdoctor.verify import HarnessRun, Step
 
 MARK = {"ok": "✓", "warning": "!", "error": "✗", "info": "•"}
@@ -341,7 +342,8 @@ def _wrap_whole_words(console: Console, text: Text, width: int) -> list[Text]:
     return lines
 
 
-def render_check(report: Report, out: TextIO, *, color: bool) -> None:
+def render_check(report: Report, out: TextIO, *, color: bool,
+                 plans: Sequence[Plan] = ()) -> None:
     """Print the doctor report of ``envdoctor check``.
 
     Layout: the environment, each model, one ✓/!/✗ line per section, then every finding
@@ -385,27 +387,27 @@ def render_check(report: Report, out: TextIO, *, color: bool) -> None:
             text = f"[green]✓ {_e(what)} should load and run here[/green]"
         _print(console, 0, text)
     _print(console, 0, f"[dim]{errors} error(s), {warnings} warning(s).[/dim]")
-    _render_plans(report, console)
+    _render_plans(report, plans, console)
     shown_ignored = {(i.finding.code, i.finding.model, i.reason): None for i in report.ignored}
     for code, model, reason in shown_ignored:
         where = f" ({_e(model)})" if model else ""
         _print(console, 0, f"[dim]ignored {code}{where}: {_e(reason)}[/dim]")
 
 
-def plan_text_lines(report: Report) -> list[str]:
+def plan_text_lines(report: Report, plans: Sequence[Plan]) -> list[str]:
     """Return the report's closing plan as plain lines, one plan per environment.
 
-    Each plan is :meth:`envdoctor.fix.Plan.items` of :func:`envdoctor.fix.report_plans`:
+    ``plans`` come from :func:`envdoctor.fix.report_plans` (built by the caller); each is
+    printed as its :meth:`envdoctor.fix.Plan.items`:
     the same steps ``envdoctor fix`` shows for that environment, numbered in the order to
     run them.  Commands and code lines stand alone on a line indented by 6 (never wrapped,
     to paste whole); the other lines are prose.  Empty when no environment has an error.
     """
-    from envdoctor.fix import item_lines, report_plans
     from envdoctor.installer import display
     from envdoctor.snapshot import self_command
 
     lines: list[str] = []
-    for plan in report_plans(report):
+    for plan in plans:
         items = plan.items()
         if not items:
             continue
@@ -423,8 +425,8 @@ def plan_text_lines(report: Report) -> list[str]:
     return lines
 
 
-def _render_plans(report: Report, console: Out) -> None:
-    for line in plan_text_lines(report):
+def _render_plans(report: Report, plans: Sequence[Plan], console: Out) -> None:
+    for line in plan_text_lines(report, plans) if plans else ():
         if not line:
             console.print()
         elif line.startswith("      "):

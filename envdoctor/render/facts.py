@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from envdoctor.types import ModelInfo
+
+if TYPE_CHECKING:
+    from envdoctor.fix import PlanItem
 
 
 def layer_count_text(info: ModelInfo) -> str:
@@ -23,3 +28,21 @@ def layer_count_text(info: ModelInfo) -> str:
     if not extra:
         return f"{top} top-level"
     return f"{top} top-level ({', '.join(extra)}: {len(info.layers)} in all)"
+
+
+ITEM_ACTION = {"command": "run", "env": "set before Python starts",
+               "python": "change the loading call (Python)", "r": "in R", "note": "by hand"}
+"""How a plan line introduces each kind of step (``check`` and ``fix`` print the same)."""
+
+
+def item_lines(number: int, item: PlanItem) -> list[str]:
+    """Return the text lines of step ``number`` of a plan, as ``check`` and ``fix`` print it.
+
+    ``  N. CODES: action`` then the command or line alone, indented by 6 (never wrapped),
+    then its R form when the finding gives one.
+    """
+    lines = [f"  {number}. {', '.join(item.codes)}: {ITEM_ACTION.get(item.kind, item.kind)}",
+             f"      {item.text}"]
+    if item.r_text:
+        lines += ["     or in R:", f"      {item.r_text}"]
+    return lines

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envdoctor import __version__
 from envdoctor.types import Report
+
+if TYPE_CHECKING:
+    from envdoctor.fix import Plan
 
 SCHEMA_VERSION = "1"
 """Version of the JSON envelope; see README "JSON contract"."""
@@ -38,12 +42,14 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def envelope(report: Report, command: str) -> dict[str, Any]:
+def envelope(report: Report, command: str, plans: Sequence[Plan] = ()) -> dict[str, Any]:
     """Build the JSON envelope for a report.
 
     Args:
         report: the pipeline's result.
         command: the subcommand that produced it (``"check"``, ``"inspect"``).
+        plans: for ``check``, the closing plans (:func:`envdoctor.fix.report_plans`, built
+            by the caller).
 
     Returns:
         A dict with ``schema_version``, ``envdoctor_version``, ``command``, ``models``,
@@ -72,19 +78,17 @@ def envelope(report: Report, command: str) -> dict[str, Any]:
         "checked": to_jsonable(report.checked),
         "candidates": to_jsonable(report.candidates),
         "summary": {"status": status, "counts": counts, "ignored": ignored_jsonable(report),
-                    **({"plans": plans_jsonable(report)} if command == "check" else {})},
+                    **({"plans": plans_jsonable(plans)} if command == "check" else {})},
     }
 
 
-def plans_jsonable(report: Report) -> list[dict[str, Any]]:
+def plans_jsonable(plans: Sequence[Plan]) -> list[dict[str, Any]]:
     """The closing plan of ``check``, one per environment with errors (``summary.plans``).
 
     Each: ``python``, ``prefix``, ``tool`` (the installer, or null), ``steps`` (in the order
     to run them: ``kind``, ``text``, ``codes``, ``r_text``; the same list ``envdoctor fix``
     shows) and ``warnings``.
     """
-    from envdoctor.fix import report_plans
-
     return [
         {
             "python": plan.env.python,
@@ -96,7 +100,7 @@ def plans_jsonable(report: Report) -> list[dict[str, Any]]:
             ],
             "warnings": list(plan.warnings),
         }
-        for plan in report_plans(report)
+        for plan in plans
     ]
 
 
@@ -123,6 +127,6 @@ def ignored_jsonable(report: Report) -> list[dict[str, str]]:
     ]
 
 
-def dumps(report: Report, command: str) -> str:
+def dumps(report: Report, command: str, plans: Sequence[Plan] = ()) -> str:
     """Serialize :func:`envelope` with sorted keys and a trailing newline."""
-    return json.dumps(envelope(report, command), sort_keys=True, indent=2) + "\n"
+    return json.dumps(envelope(report, command, plans), sort_keys=True, indent=2) + "\n"

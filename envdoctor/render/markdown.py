@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from envdoctor.render.facts import layer_count_text
 from envdoctor.types import CandidateInfo, Environment, Finding, ModelInfo, Report, Severity
+
+if TYPE_CHECKING:
+    from envdoctor.fix import Plan
 
 ICON = {"ok": "✅", "warning": "⚠️", "error": "❌", "info": "ℹ️", "broken": "⛔"}
 """Status and severity marks."""
@@ -163,11 +167,12 @@ def _headline(report: Report) -> str:
     return f"{ICON['ok']} envdoctor: every {what} check passed"
 
 
-def render_check(report: Report) -> str:
+def render_check(report: Report, plans: Sequence[Plan] = ()) -> str:
     """Markdown for ``envdoctor check``: verdicts, checks, findings, notes, ignored findings.
 
     Args:
         report: the pipeline's result.
+        plans: the closing plans (:func:`envdoctor.fix.report_plans`, built by the caller).
 
     Returns:
         The document, ending with a newline.
@@ -221,9 +226,7 @@ def render_check(report: Report) -> str:
         f"{counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
         f"{counts[Severity.INFO]} note(s)."
     )
-    from envdoctor.fix import report_plans
-
-    for plan in report_plans(report):
+    for plan in plans:
         items = plan.items()
         if not items:
             continue
@@ -276,12 +279,13 @@ def render_envs(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(report: Report, command: str) -> str:
+def render(report: Report, command: str, plans: Sequence[Plan] = ()) -> str:
     """Markdown for a command's report.
 
     Args:
         report: the pipeline's result.
         command: ``"check"``, ``"inspect"`` or ``"envs"`` (anything else renders as check).
+        plans: for ``check``, the closing plans (built by the caller).
 
     Returns:
         The document, ending with a newline.
@@ -290,4 +294,4 @@ def render(report: Report, command: str) -> str:
         return "".join(render_inspect(m) for m in report.models)
     if command == "envs":
         return render_envs(report)
-    return render_check(report)
+    return render_check(report, plans)

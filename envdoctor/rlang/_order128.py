@@ -12,7 +12,7 @@ from typing import Optional
 
 from envdoctor.knowledge.versions import key
 from envdoctor.rlang import _places
-from envdoctor.rlang.reticulate import Binding, _Resolver
+from envdoctor.rlang._resolver import Binding, _Resolver
 
 
 def discover(r: _Resolver) -> Binding:

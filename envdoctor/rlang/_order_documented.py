@@ -40,7 +40,7 @@ from typing import Optional
 
 from envdoctor.rlang import _places
 from envdoctor.rlang._order128 import _project_step
-from envdoctor.rlang.reticulate import Binding, _Resolver
+from envdoctor.rlang._resolver import Binding, _Resolver
 
 DELAY_LOAD = (
     # (R package, module, priority, environments) -- keras3 1.2.0 R/package.R l.64-70,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 
-from envdoctor.rlang.reticulate import _Resolver
+from envdoctor.rlang._resolver import _Resolver
 
 CONDA_ENV_DIRS = (
     "~/anaconda/envs",

@@ -138,7 +138,7 @@ def for_r_users(models: Sequence[str], environ: Mapping[str, str]) -> Optional[P
     """
     from envdoctor.knowledge.versions import key
     from envdoctor.rlang import context
-    from envdoctor.rlang.reticulate import DOCUMENTED_ORDER_SINCE
+    from envdoctor.rlang.facts import DOCUMENTED_ORDER_SINCE
 
     ctx = context.current()
     if not ctx.active or not models:

@@ -12,6 +12,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+DOCUMENTED_ORDER_SINCE = "1.41.0"
+"""First reticulate with ``py_require()`` and the ephemeral uv environment (compat-facts §4.1;
+``knowledge/r.json`` ``reticulate_py_require``)."""
+
 
 @cache
 def load() -> dict[str, Any]:
