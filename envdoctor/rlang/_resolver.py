@@ -295,7 +295,7 @@ class _Resolver:
             f"the ephemeral environment: {fact['text']}",
         ]
         try:
-            from envdoctor.rlang import ephemeral as eph
+            from envdoctor.rlang import uv_cache as eph
 
             cached = eph.cached_envs(self.env, self.home)
         except Exception:

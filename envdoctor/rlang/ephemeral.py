@@ -12,61 +12,14 @@ that load a model.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-CACHE_SUBDIRS = ("archive-v0", "environments-v2")
-"""uv cache buckets that hold ephemeral tool environments."""
+from envdoctor.rlang.uv_cache import CACHE_SUBDIRS, cached_envs, uv_cache_dirs
 
-
-def uv_cache_dirs(environ: Mapping[str, str], home: str) -> list[str]:
-    """The uv cache directories, reticulate's own last.
-
-    ``UV_CACHE_DIR``, ``$XDG_CACHE_HOME/uv`` (or ``~/.cache/uv``), then reticulate's
-    ``$R_USER_CACHE_DIR/R/reticulate/uv/cache`` (else under ``$XDG_CACHE_HOME`` or
-    ``~/.cache``).
-    """
-    xdg = environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
-    dirs = []
-    if environ.get("UV_CACHE_DIR"):
-        dirs.append(os.path.expanduser(environ["UV_CACHE_DIR"]))
-    dirs.append(os.path.join(xdg, "uv"))
-    r_cache = environ.get("R_USER_CACHE_DIR") or xdg
-    dirs.append(os.path.join(r_cache, "R", "reticulate", "uv", "cache"))
-    out: list[str] = []
-    for d in dirs:
-        if d not in out:
-            out.append(d)
-    return out
-
-
-def cached_envs(environ: Mapping[str, str], home: str) -> list[str]:
-    """Interpreters (``bin/python``) of the ephemeral environments in uv's caches, newest first.
-
-    Only directories with a ``pyvenv.cfg`` count (the other ``archive-v0`` entries are
-    unpacked wheels).  Never raises.
-    """
-    found: list[tuple[float, str]] = []
-    for cache in uv_cache_dirs(environ, home):
-        for sub in CACHE_SUBDIRS:
-            bucket = os.path.join(cache, sub)
-            try:
-                names = os.listdir(bucket)
-            except OSError:
-                continue
-            for name in names:
-                cfg = os.path.join(bucket, name, "pyvenv.cfg")
-                try:
-                    mtime = os.stat(cfg).st_mtime
-                except OSError:
-                    continue
-                python = os.path.join(bucket, name, "bin", "python")
-                if os.path.lexists(python):
-                    found.append((mtime, python))
-    found.sort(reverse=True)
-    return [p for _m, p in found]
+__all__ = ["CACHE_SUBDIRS", "PyRequire", "cached_envs", "for_r_users", "py_require_for",
+           "render_for_r", "to_json", "uv_cache_dirs"]
 
 
 @dataclass(frozen=True)
