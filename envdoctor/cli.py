@@ -41,8 +41,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"envdoctor: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser (subcommands ``check``, ``envs``, ``which``, ``inspect``)."""
+BUILTIN_COMMANDS = ("check", "envs", "which", "inspect")
+"""Subcommands defined in this module; the others are modules of :mod:`envdoctor.commands`."""
+
+
+def _command_of(argv: Optional[Sequence[str]]) -> Optional[str]:
+    """The subcommand named in ``argv`` (its first word that is not an option), if any."""
+    for word in argv or ():
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
+    """Build the argument parser (subcommands ``check``, ``envs``, ``which``, ``inspect``).
+
+    Args:
+        argv: the arguments about to be parsed.  When they name a subcommand, only that
+            subcommand's module of :mod:`envdoctor.commands` is imported and registered
+            (``check`` imports none: start-up time, issue 14); otherwise (help, a typo)
+            every subcommand is, so that usage and errors list them all.
+    """
     parser = _Parser(
         prog="envdoctor",
         description="Will this saved Keras/TensorFlow model load and run in this Python "
@@ -168,7 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     from envdoctor.commands import MODULES
 
-    for name in MODULES:
+    wanted = _command_of(argv)
+    if wanted in BUILTIN_COMMANDS:
+        names: Sequence[str] = ()
+    elif wanted in MODULES:
+        names = (wanted,)
+    else:
+        names = MODULES
+    for name in names:
         module = importlib.import_module(f"envdoctor.commands.{name}")
         module.register(sub, common)
     return parser
@@ -399,7 +425,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         cached = try_cached(argv)
         if cached is not None:
             return cached
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help(sys.stderr)

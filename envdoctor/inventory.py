@@ -1476,6 +1476,8 @@ def _requested_extras(
         for pkg in env.packages.values():
             mine = requested.get(pkg.name, set())
             for line in pkg.requires:
+                if "[" not in line.split(";", 1)[0]:
+                    continue  # no extras requested: no need to parse it (most lines)
                 req = _requirement(line)
                 if req is None or not req.extras:
                     continue
