@@ -115,6 +115,9 @@ class Cause:
     examples: tuple[str, ...]
     label: str = ""
     """The cause family this mechanism belongs to (the corpus cause id); ``id`` when unset."""
+    wrapper: bool = False
+    """A message that only says an import failed (R's "Valid installation of TensorFlow not
+    found"): another recognized cause in the same paste says why, and ranks first."""
 
 
 @cache
@@ -157,6 +160,7 @@ def causes() -> tuple[Cause, ...]:
                             for f in row["fixes"]),
                 examples=tuple(row.get("examples", [])),
                 label=row.get("label", row["id"]),
+                wrapper=bool(row.get("wrapper", False)),
             )
         )
     return tuple(out)
@@ -170,6 +174,16 @@ def cause_by_id(cause_id: str) -> Optional[Cause]:
 def threshold() -> int:
     """The score from which a cause counts as recognized (``errors.json`` ``threshold``)."""
     return int(_data().get("threshold", 6))
+
+
+def text_floor() -> int:
+    """The least signature weight a recognized cause needs (``errors.json`` ``text_floor``).
+
+    Where the paste was printed (R origin) ranks causes but a bare wrapper line or a generic
+    phrase (weight below this floor) is never an answer on its own; the model and the
+    environment read statically are evidence and can (see :attr:`Match.recognized`).
+    """
+    return int(_data().get("text_floor", 5))
 
 
 def explain_code(code: str) -> dict[str, Any]:
@@ -243,7 +257,7 @@ _IPY_HEADER_RE = re.compile(
 """IPython's first line: ``ValueError                Traceback (most recent call last)``."""
 _IPY_FRAME_RE = re.compile(
     r"^\s*(?:File\s+(.+?):\d+(?:,\s*in\s.*)?|Cell\s+In\s*\[\d*\],\s*line\s+\d+.*|"
-    r"(?:/|[A-Za-z]:\\|~).+?\s+in\s+\S+\(.*\)\s*)$")
+    r"((?:/|[A-Za-z]:\\|~).+?)\s+in\s+\S+\(.*\)\s*)$")
 """IPython frame headers: ``File ~/x.py:12, in f(a)``, ``Cell In[3], line 1``, and the
 IPython 7 form ``/path/x.py in f(a)``."""
 _IPY_CODE_RE = re.compile(r"^\s*(?:-+>\s*)?\d+\s(?:\s|\S)*$|^\s*-+>\s")
@@ -355,8 +369,9 @@ def parse_error_text(text: str, error_type: str = "") -> ParsedError:
             continue
         frame = _FRAME_RE.match(line) or _IPY_FRAME_RE.match(line)
         if frame:
-            if frame.group(1):
-                frames.append(frame.group(1))
+            path = next((g for g in frame.groups() if g), None)
+            if path:
+                frames.append(path)
             continue
         if in_traceback and (line.startswith((" ", "\t")) or _IPY_CODE_RE.match(line)):
             continue  # source lines and ^^^^ markers of a frame
@@ -600,6 +615,8 @@ class Match:
         score: signature weights plus context weights.
         text_score: the signature weights alone.
         matched: the patterns that matched, each with its source.
+        lines: the text each pattern matched in the paste (same order as ``matched``, at
+            most 200 characters each).
         context: the context predicates that applied, with their weights.
         related: static findings whose code belongs to this cause (exact fixes for this
             environment).
@@ -611,6 +628,20 @@ class Match:
     matched: tuple[tuple[str, str], ...]
     context: tuple[tuple[str, int], ...]
     related: tuple[Finding, ...] = ()
+    lines: tuple[str, ...] = ()
+
+    @property
+    def recognized(self) -> bool:
+        """True when the score reaches the threshold on real evidence.
+
+        The message's own signatures must reach :func:`text_floor`, unless the model or the
+        environment read statically agree (a positive ``static:``/``model:``/``env:``/
+        ``format:`` context): where the paste was printed (``origin:``) is no evidence.
+        """
+        if self.score < threshold():
+            return False
+        return self.text_score >= text_floor() or any(
+            w > 0 and not name.startswith("origin:") for name, w in self.context)
 
     @property
     def confidence(self) -> str:
@@ -667,34 +698,44 @@ def _score(cause: Cause, text: str, types: str, frames: str, ctx: Context,  # no
            origin: str = "") -> Optional[Match]:
     total = 0
     matched: list[tuple[str, str]] = []
+    lines: list[str] = []
     for sig in cause.signatures:
         target = {"type": types, "frames": frames}.get(sig.where, text)
-        if sig.pattern.search(target):
+        hit = sig.pattern.search(target)
+        if hit:
             total += sig.weight
             matched.append((sig.pattern.pattern, sig.source))
+            lines.append(_SPACE_RE.sub(" ", hit.group(0)).strip()[:200])
     if total <= 0:
         return None
     applied = tuple((name, w) for name, w in cause.context
                     if (name == f"origin:{origin}") or _predicate(name, ctx))
     related = tuple(f for f in ctx.static if f.code in cause.codes)
     score = total + sum(w for _, w in applied)
-    return Match(cause, score, total, tuple(matched), applied, related)
+    return Match(cause, score, total, tuple(matched), applied, related, tuple(lines))
 
 
-def _closest(message: str, limit: int = 3) -> tuple[tuple[str, float], ...]:
+def _closest(message: str, limit: int = 3, exact: int = 12) -> tuple[tuple[str, float], ...]:
+    """The causes whose examples and titles look most like ``message`` (difflib ratios).
+
+    Every example gets difflib's cheap upper bound (``quick_ratio``); the full ``ratio`` is
+    computed for the ``exact`` best bounds only, so the cost stays bounded as causes grow.
+    """
     probe = message.lower()[:200]
-    ranked: list[tuple[float, str]] = []
     matcher = difflib.SequenceMatcher(None, autojunk=False)
     matcher.set_seq2(probe)  # difflib caches the second sequence's index: the probe
+    bounds: list[tuple[float, str, str]] = []
     for cause in causes():
-        best = 0.0
         for example in (*cause.examples, cause.title):
-            matcher.set_seq1(example.lower()[:200])
-            # the quick upper bounds first: the full ratio only when it could beat the best
-            if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best:
-                best = max(best, matcher.ratio())
-        ranked.append((best, cause.id))
-    ranked.sort(reverse=True)
+            text = example.lower()[:200]
+            matcher.set_seq1(text)
+            bounds.append((matcher.quick_ratio(), cause.id, text))
+    bounds.sort(reverse=True)
+    best: dict[str, float] = {}
+    for _, cause_id, text in bounds[:exact]:
+        matcher.set_seq1(text)
+        best[cause_id] = max(best.get(cause_id, 0.0), matcher.ratio())
+    ranked = sorted(((r, cid) for cid, r in best.items()), reverse=True)
     return tuple((cid, round(r, 2)) for r, cid in ranked[:limit])
 
 
@@ -733,8 +774,10 @@ def classify_parsed(parsed: ParsedError, ctx: Context) -> Explanation:
     frames = "\n".join(parsed.frames)
     found = [m for c in causes()
              if (m := _score(c, body, types, frames, ctx, parsed.origin)) is not None]
-    found.sort(key=lambda m: (-m.score, -m.text_score))
-    best = found[0] if found and found[0].score >= threshold() else None
+    # recognized causes first, a wrapper ("TensorFlow not found") after the cause it wraps
+    found.sort(key=lambda m: (not m.recognized, m.recognized and m.cause.wrapper,
+                              -m.score, -m.text_score))
+    best = found[0] if found and found[0].recognized else None
     closest = () if best else _closest(parsed.message or body)
     return Explanation(parsed, best, tuple(found), closest, ctx)
 
@@ -799,8 +842,8 @@ def describe(explanation: Explanation) -> Iterable[str]:
     best = explanation.best
     if best is None:
         return
-    for pattern, _source in best.matched:
-        yield f"message matches: {pattern}"
+    for (pattern, _source), line in zip(best.matched, best.lines):
+        yield f"matched: {line}   (pattern {pattern})"
     for name, weight in best.context:
         yield f"context {name}: {'+' if weight >= 0 else ''}{weight}"
     for finding in best.related:

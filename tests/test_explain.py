@@ -32,6 +32,7 @@ from envdoctor.explain import (
     causes,
     classify,
     classify_parsed,
+    describe,
     parse_error_text,
     strip_configs,
 )
@@ -181,7 +182,7 @@ def test_explain_cause_id_and_unknown_code(capsys: pytest.CaptureFixture[str]) -
 
 def test_signatures_are_data_with_sources() -> None:
     ids = [c.id for c in causes()]
-    assert len(ids) == len(set(ids)) and len(ids) >= 30
+    assert len(ids) == len(set(ids)) and len(ids) >= 100
     documented = set(tables.documented_codes())
     for cause in causes():
         assert cause.title and cause.cause and cause.fixes and cause.source, cause.id
@@ -201,6 +202,35 @@ def test_signatures_are_data_with_sources() -> None:
         "input_dtype", "wrong_or_empty_path", "not_a_whole_model", "newer_keras_file",
     }
     assert needed <= set(ids)
+
+
+def test_a_wrapper_ranks_after_the_cause_it_wraps() -> None:
+    """R's 'Valid installation of TensorFlow not found' around a recognized import error
+    (https://github.com/rstudio/keras3/issues/1501): the inner cause answers, with the
+    lines that matched; the wrapper stays among the candidates."""
+    text = (
+        "Error: Valid installation of TensorFlow not found.\n\n"
+        "Python environments searched for 'tensorflow' package:\n"
+        " C:\\Users\\me\\.virtualenvs\\r-reticulate\\Scripts\\python.exe\n\n"
+        "Python exception encountered:\n Traceback (most recent call last):\n"
+        "ImportError: DLL load failed while importing _pywrap_tensorflow_internal: "
+        "A dynamic link library (DLL) initialization routine failed.\n\n"
+        "> reticulate::import(\"tensorflow\")\n"
+        "Error in py_module_import(module, convert = convert) : \n")
+    expl = classify(text)
+    assert expl.best is not None
+    assert expl.best.cause.id == "tf_windows_base_wheel_dll_regression"
+    assert "reticulate_tf_not_found" in {m.cause.id for m in expl.candidates}
+    assert any("initialization routine failed" in line for line in expl.best.lines)
+    assert any(line.startswith("matched: DLL load failed") for line in describe(expl))
+
+
+def test_origin_alone_never_makes_a_weak_phrase_an_answer() -> None:
+    """An R wrapper around an error no cause knows is unknown, not 'TensorFlow not found'
+    (https://github.com/statsmaths/kerasR/issues/35)."""
+    text = ("> reticulate::import(\"keras\")\nError in py_module_import(module, convert = convert) :"
+            " \n  ImportError: cannot import name np_utils\n")
+    assert classify(text).best is None
 
 
 def test_each_cause_recognizes_its_own_examples() -> None:

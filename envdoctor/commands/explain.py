@@ -170,7 +170,8 @@ def explanation_json(expl: Explanation) -> dict[str, Any]:
         return {
             "id": m.cause.id, "title": m.cause.title, "score": m.score,
             "confidence": m.confidence, "codes": list(m.cause.codes),
-            "matched": [{"pattern": p, "source": s} for p, s in m.matched],
+            "matched": [{"pattern": p, "source": s, "text": line}
+                        for (p, s), line in zip(m.matched, m.lines)],
             "context": [{"when": w, "weight": n} for w, n in m.context],
             "related_findings": [f.code for f in m.related],
         }
