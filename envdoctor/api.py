@@ -101,16 +101,14 @@ def _pair_status(
     codes = tuple(c for c in verdict.codes if c not in ignore)
     if codes == verdict.codes:
         return verdict
-    worst = 0
-    for f in findings:
-        if (
-            f.code in codes
-            and f.model in (verdict.model, "")
-            and f.python in (verdict.python, "")
-        ):
-            worst = max(worst, f.severity.rank)
-    status = {2: "error", 1: "warning"}.get(worst, "ok")
-    return Verdict(model=verdict.model, python=verdict.python, status=status, codes=codes)
+    from envdoctor.checks import status_of
+
+    mine = [
+        f
+        for f in findings
+        if f.code in codes and f.model in (verdict.model, "") and f.python in (verdict.python, "")
+    ]
+    return Verdict(model=verdict.model, python=verdict.python, status=status_of(mine), codes=codes)
 
 
 def apply_ignores(report: Report, ignore: Mapping[str, str]) -> Report:

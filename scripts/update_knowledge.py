@@ -13,11 +13,16 @@ Commands::
 
     python scripts/update_knowledge.py generate [--cache DIR] [--packages a,b] [--offline]
     python scripts/update_knowledge.py check [--releases FILE]
+    python scripts/update_knowledge.py record-sample PACKAGE V1,V2 DIR [--cache DIR]
 
 ``generate`` writes ``envdoctor/knowledge/releases.json`` (downloads are cached under
 ``--cache``, default ``~/.cache/envdoctor/index``; ``--offline`` reads only the cache).
 ``check`` (offline) compares ``tensorflow.json``, ``tf_keras.json`` and ``keras.json`` with
 ``releases.json`` and prints one line per disagreement; exit status 1 when there is one.
+``record-sample`` copies the cached answers for a few releases into ``DIR`` (the offline
+sample of ``tests/fixtures/index/``).  Metadata comes from PEP 658 ``.metadata`` files, or,
+where the index has none, from the wheel's ``.dist-info/METADATA`` read with HTTP range
+requests (source ``<wheel URL>#METADATA``).
 """
 
 from __future__ import annotations
@@ -26,10 +31,14 @@ import argparse
 import email.parser
 import hashlib
 import json
+import os
+import struct
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -72,29 +81,122 @@ RELEVANT = frozenset(
     }
 )
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+USER_AGENT = "envdoctor-update-knowledge (+scripts/update_knowledge.py)"
+RETRIES = 5
+MAX_RANGE = 64 * 1024 * 1024
+"""Upper bound of one range answer (a central directory or a METADATA member)."""
+TRANSIENT_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
-def _get(url: str, cache: Path, offline: bool, accept: Optional[str] = None) -> bytes:
-    """Return the body of ``url``, cached under ``cache`` by the URL's sha256."""
-    name = hashlib.sha256(url.encode()).hexdigest()[:32]
-    path = cache / name
-    if path.exists():
+def _cache_path(cache: Path, url: str, suffix: str = "") -> Path:
+    return cache / (hashlib.sha256((url + suffix).encode()).hexdigest()[:32])
+
+
+def _download(url: str, headers: Optional[dict[str, str]] = None, partial: bool = False) -> bytes:
+    """Return the body of ``url``; transient failures (timeouts, 429, 5xx) are retried with
+    exponential backoff (1, 2, 4, 8 s), answers such as 404 are raised at once.
+
+    With ``partial`` the answer must be ``206 Partial Content``: a server that ignores the
+    ``Range`` header (and would send a whole 500 MB wheel) raises ``RangeRefused`` before
+    the body is read.
+    """
+    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
+    for attempt in range(RETRIES):
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                if partial and resp.status != 206:
+                    raise RangeRefused(f"{url}: HTTP {resp.status} to a range request")
+                body: bytes = resp.read(MAX_RANGE if partial else -1)
+            return body
+        except urllib.error.HTTPError as exc:
+            if exc.code not in TRANSIENT_HTTP or attempt == RETRIES - 1:
+                raise
+        except (urllib.error.URLError, TimeoutError, ConnectionError):
+            if attempt == RETRIES - 1:
+                raise
+        time.sleep(2**attempt)
+    raise AssertionError("unreachable")
+
+
+class RangeRefused(urllib.error.URLError):
+    """The server answered a range request with something other than 206."""
+
+
+def _store(path: Path, body: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}.{threading.get_ident()}")
+    tmp.write_bytes(body)
+    tmp.replace(path)
+
+
+def _get(
+    url: str, cache: Path, offline: bool, accept: Optional[str] = None, fresh: bool = False
+) -> bytes:
+    """Return the body of ``url``, cached under ``cache`` by the URL's sha256.
+
+    Args:
+        url: an index page or an immutable file URL.
+        cache: the cache directory.
+        offline: read only the cache (``FileNotFoundError`` when the URL is not cached).
+        accept: the ``Accept`` header (PEP 691 JSON for the simple API).
+        fresh: the URL is an index page that changes on release day: downloaded again when
+            online (the cached copy is the offline fallback). File URLs are immutable and
+            read from the cache whenever present.
+    """
+    path = _cache_path(cache, url)
+    if path.exists() and (offline or not fresh):
         return path.read_bytes()
     if offline:
         raise FileNotFoundError(f"not cached (offline): {url}")
-    req = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
-    for attempt in range(4):
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                body: bytes = resp.read()
-            break
-        except (urllib.error.URLError, TimeoutError):
-            if attempt == 3:
-                raise
-            time.sleep(2**attempt)
-    cache.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(body)
+    body = _download(url, {"Accept": accept} if accept else None)
+    _store(path, body)
     return body
+
+
+def _range(url: str, start: int, length: Optional[int] = None) -> bytes:
+    """Return bytes ``start..start+length`` of ``url`` (``start < 0``: the last ``-start``)."""
+    spec = f"bytes={start}" if start < 0 else f"bytes={start}-{start + (length or 1) - 1}"
+    return _download(url, {"Range": spec}, partial=True)
+
+
+def wheel_metadata_by_range(url: str, cache: Path, offline: bool) -> bytes:
+    """Return ``*.dist-info/METADATA`` of the wheel at ``url`` read with HTTP range requests.
+
+    The fallback when the index has no PEP 658 ``.metadata`` file for a wheel: the zip's end
+    of central directory (last 64 KiB), its central directory, then the one member; the
+    wheel itself is never downloaded.  Cached like :func:`_get` (key ``url + "#METADATA"``).
+
+    Raises:
+        FileNotFoundError: offline and not cached, or no METADATA member in the wheel.
+        urllib.error.URLError: the server refused the range requests.
+    """
+    path = _cache_path(cache, url, "#METADATA")
+    if path.exists():
+        return path.read_bytes()
+    if offline:
+        raise FileNotFoundError(f"not cached (offline): {url}#METADATA")
+    tail = _range(url, -65536)
+    eocd = tail.rfind(b"PK\x05\x06")
+    if eocd < 0:
+        raise FileNotFoundError(f"no zip end record: {url}")
+    cd_size, cd_offset = struct.unpack("<II", tail[eocd + 12 : eocd + 20])
+    cd = _range(url, cd_offset, cd_size)
+    pos = 0
+    while pos + 46 <= len(cd) and cd[pos : pos + 4] == b"PK\x01\x02":
+        (method,) = struct.unpack("<H", cd[pos + 10 : pos + 12])
+        csize, _usize, nlen, xlen, clen = struct.unpack("<IIHHH", cd[pos + 20 : pos + 34])
+        (local,) = struct.unpack("<I", cd[pos + 42 : pos + 46])
+        name = cd[pos + 46 : pos + 46 + nlen].decode("utf-8", "replace")
+        pos += 46 + nlen + xlen + clen
+        parts = name.split("/")
+        if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
+            head = _range(url, local, 30)
+            lnlen, lxlen = struct.unpack("<HH", head[26:30])
+            raw = _range(url, local + 30 + lnlen + lxlen, csize)
+            body = zlib.decompress(raw, -15) if method == 8 else raw
+            _store(path, body)
+            return body
+    raise FileNotFoundError(f"no .dist-info/METADATA in {url}")
 
 
 def _relevant(requires: Iterable[str]) -> list[str]:
@@ -128,9 +230,9 @@ def _platform_key(platforms: Iterable[str]) -> int:
 def package_rows(package: str, cache: Path, offline: bool) -> list[dict[str, Any]]:
     """Return one row per release of ``package`` that has wheels, oldest first."""
     simple = json.loads(
-        _get(f"{INDEX}/simple/{package}/", cache, offline, accept=SIMPLE_JSON).decode()
+        _get(f"{INDEX}/simple/{package}/", cache, offline, accept=SIMPLE_JSON, fresh=True).decode()
     )
-    api = json.loads(_get(f"{INDEX}/pypi/{package}/json", cache, offline).decode())
+    api = json.loads(_get(f"{INDEX}/pypi/{package}/json", cache, offline, fresh=True).decode())
     meta_hash: dict[str, str] = {}
     for files in api.get("releases", {}).values():
         for f in files:
@@ -143,10 +245,10 @@ def package_rows(package: str, cache: Path, offline: bool) -> list[dict[str, Any
         if not fn.endswith(".whl"):
             continue
         try:
-            _, version, _, tags = parse_wheel_filename(fn)
+            _, wheel_version, _, tags = parse_wheel_filename(fn)
         except Exception:
             continue
-        by_version.setdefault(str(version), []).append(
+        by_version.setdefault(str(wheel_version), []).append(
             {
                 "url": f["url"],
                 "hash": meta_hash.get(fn) or fn,
@@ -157,23 +259,33 @@ def package_rows(package: str, cache: Path, offline: bool) -> list[dict[str, Any
     jobs: dict[str, str] = {}
     for files in by_version.values():
         for w in files:
-            jobs.setdefault(w["hash"], w["url"] + ".metadata")
+            jobs.setdefault(w["hash"], w["url"])
 
-    def fetch(url: str) -> Optional[str]:
+    def fetch(url: str) -> Optional[tuple[str, str]]:
+        """Return (METADATA text, how: ".metadata" for PEP 658, "#METADATA" for a range read)."""
         try:
-            return _get(url, cache, offline).decode("utf-8", "replace")
-        except (urllib.error.HTTPError, FileNotFoundError):
+            return _get(url + ".metadata", cache, offline).decode("utf-8", "replace"), ".metadata"
+        except urllib.error.HTTPError as exc:
+            if exc.code not in (403, 404, 410):
+                raise
+        except FileNotFoundError:
+            pass
+        try:  # no PEP 658 file: read METADATA out of the wheel with range requests
+            text = wheel_metadata_by_range(url, cache, offline).decode("utf-8", "replace")
+            return text, "#METADATA"
+        except (urllib.error.URLError, FileNotFoundError, struct.error, zlib.error):
             return None
 
     with ThreadPoolExecutor(8) as pool:
         texts = dict(zip(jobs, pool.map(fetch, jobs.values())))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for version, files in by_version.items():
         variants: dict[tuple[Any, ...], dict[str, Any]] = {}
         for w in files:
-            text = texts.get(w["hash"])
-            if text is None:
+            got = texts.get(w["hash"])
+            if got is None:
                 continue
+            text, how = got
             msg = email.parser.Parser().parsestr(text, headersonly=True)
             rp = msg.get("Requires-Python")
             rd = _relevant(msg.get_all("Requires-Dist") or [])
@@ -183,7 +295,7 @@ def package_rows(package: str, cache: Path, offline: bool) -> list[dict[str, Any
                 {"requires_python": rp, "requires_dist": rd, "platforms": set(), "urls": []},
             )
             v["platforms"].update(t.platform for t in w["tags"])
-            v["urls"].append(jobs[w["hash"]])
+            v["urls"].append(w["url"] + how)
         if not variants:
             rows.append(
                 {
@@ -271,6 +383,66 @@ def write(data: dict[str, Any], out: Path) -> None:
     lines.append(" }")
     lines.append("}")
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def record_sample(package: str, versions: Iterable[str], cache: Path, dest: Path) -> Path:
+    """Copy the cached index answers for a few releases of ``package`` into ``dest``.
+
+    The simple-API page and the JSON API answer are trimmed to ``versions``; every metadata
+    body those files need is copied verbatim.  ``dest/manifest.json`` maps each cache key
+    (``url``, or ``url#METADATA`` for a range read) to its file, so a test can rebuild a
+    cache and run :func:`generate` offline on real recorded answers.
+
+    Raises:
+        FileNotFoundError: a needed answer is not in ``cache`` (run ``generate`` first).
+    """
+    keep = set(versions)
+    dest.mkdir(parents=True, exist_ok=True)
+    simple_url = f"{INDEX}/simple/{package}/"
+    api_url = f"{INDEX}/pypi/{package}/json"
+    simple = json.loads(_get(simple_url, cache, True).decode())
+    api = json.loads(_get(api_url, cache, True).decode())
+
+    def wanted(fn: str) -> bool:
+        try:
+            return str(parse_wheel_filename(fn)[1]) in keep
+        except Exception:
+            return False
+
+    simple["files"] = [f for f in simple["files"] if wanted(f["filename"])]
+    api = {"releases": {v: f for v, f in api.get("releases", {}).items() if v in keep}}
+    manifest: dict[str, str] = {}
+
+    def put(key: str, body: bytes) -> None:
+        name = f"{len(manifest):03d}-{key.rstrip('/').rsplit('/', 1)[-1].replace('#', '.')[:80]}"
+        (dest / name).write_bytes(body)
+        manifest[key] = name
+
+    put(simple_url, json.dumps(simple, indent=1, sort_keys=True).encode())
+    put(api_url, json.dumps(api, indent=1, sort_keys=True).encode())
+    for f in simple["files"]:
+        url = f["url"]
+        for key, path in (
+            (url + ".metadata", _cache_path(cache, url + ".metadata")),
+            (url + "#METADATA", _cache_path(cache, url, "#METADATA")),
+        ):
+            if path.exists():
+                put(key, path.read_bytes())
+                break
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return dest
+
+
+def cache_from_sample(sample: Path, cache: Path) -> Path:
+    """Rebuild a cache directory from a :func:`record_sample` directory (for offline tests)."""
+    manifest = json.loads((sample / "manifest.json").read_text())
+    for key, name in manifest.items():
+        if key.endswith("#METADATA"):
+            path = _cache_path(cache, key[: -len("#METADATA")], "#METADATA")
+        else:
+            path = _cache_path(cache, key)
+        _store(path, (sample / name).read_bytes())
+    return cache
 
 
 # ---------------------------------------------------------------- check
@@ -389,7 +561,8 @@ def check(releases: dict[str, Any], knowledge: Path = KNOWLEDGE) -> list[str]:
             if meta.get("metadata", True) is None:
                 continue
             have = _pins(meta, "tensorflow")
-            want = row.get("tensorflow")
+            merged = {**row, **row.get("patches", {}).get(version, {})}
+            want = merged.get("tensorflow")
             if (want is None and have) or (
                 want is not None and not any(_spec_eq(want, h) for h in have)
             ):
@@ -397,11 +570,11 @@ def check(releases: dict[str, Any], knowledge: Path = KNOWLEDGE) -> list[str]:
                     f"tf_keras.json {version}: tensorflow {want} != metadata {have}"
                     f" ({meta['source']})"
                 )
-            if row.get("requires_python") is not None and not _spec_eq(
-                row["requires_python"], meta["requires_python"]
+            if merged.get("requires_python") is not None and not _spec_eq(
+                merged["requires_python"], meta["requires_python"]
             ):
                 problems.append(
-                    f"tf_keras.json {version}: requires_python {row['requires_python']} != "
+                    f"tf_keras.json {version}: requires_python {merged['requires_python']} != "
                     f"{meta['requires_python']} ({meta['source']})"
                 )
     keras = json.loads((knowledge / "keras.json").read_text())
@@ -440,6 +613,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     g.add_argument("--packages", default=",".join(PACKAGES))
     g.add_argument("--offline", action="store_true")
     g.add_argument("--out", type=Path, default=RELEASES)
+    r = sub.add_parser("record-sample")
+    r.add_argument("package")
+    r.add_argument("versions")
+    r.add_argument("dest", type=Path)
+    r.add_argument("--cache", type=Path, default=Path.home() / ".cache/envdoctor/index")
     c = sub.add_parser("check")
     c.add_argument("--releases", type=Path, default=RELEASES)
     c.add_argument("--knowledge", type=Path, default=KNOWLEDGE)
@@ -451,6 +629,9 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"update_knowledge: unknown package(s) {unknown}", file=sys.stderr)
             return 2
         generate(names, a.cache, a.offline, a.out)
+        return 0
+    if a.cmd == "record-sample":
+        record_sample(a.package, a.versions.split(","), a.cache, a.dest)
         return 0
     problems = check(json.loads(a.releases.read_text()), a.knowledge)
     for line in problems:

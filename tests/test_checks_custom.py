@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 import pytest
+from knowledge_support import NEWEST_KERAS, NEWEST_TF
 from test_checks_support import custom, find, make_env, make_model
 
 from envdoctor.checks import run_checks
@@ -13,8 +14,14 @@ from envdoctor.types import Environment, ModelFormat, Severity
 K33 = make_env(
     "3.11.7", tensorflow="2.16.2", keras="3.3.3", h5py="3.11.0", numpy="1.26.4", protobuf="4.25.3"
 )
+# The newest known stack (Keras >= 3.9 imports no module for you), derived from the tables.
 K315 = make_env(
-    "3.11.7", tensorflow="2.21.0", keras="3.15.1", h5py="3.11.0", numpy="2.1.0", protobuf="6.31.1"
+    "3.11.7",
+    tensorflow=NEWEST_TF.latest,
+    keras=NEWEST_KERAS,
+    h5py="3.11.0",
+    numpy="2.1.0",
+    protobuf="6.31.1",
 )
 TF215 = make_env(
     "3.10.13", tensorflow="2.15.1", keras="2.15.0", h5py="3.11.0", numpy="1.26.4", protobuf="4.25.3"
@@ -40,7 +47,7 @@ def sev(model: object, env: Environment, code: str) -> Optional[Severity]:
 
 
 def test_ed301_module_not_importable(importable: dict[str, Optional[bool]]) -> None:
-    model = make_model(keras_version="3.15.1", custom_objects=(custom(),))
+    model = make_model(keras_version=NEWEST_KERAS, custom_objects=(custom(),))
     f = find(run_checks(model, K315), "ED301")
     assert f.severity is Severity.ERROR and "mypkg.layers" in f.detail
     texts = [x.text for x in f.fixes]
@@ -68,7 +75,7 @@ def test_keras_imports_importable_modules_before_3_9(importable: dict[str, Optio
 
 def test_ed302_keras_3_9_plus_needs_an_import(importable: dict[str, Optional[bool]]) -> None:
     importable["mypkg.layers"] = True
-    model = make_model(keras_version="3.15.1", custom_objects=(custom(),))
+    model = make_model(keras_version=NEWEST_KERAS, custom_objects=(custom(),))
     f = find(run_checks(model, K315), "ED302")
     assert f.severity is Severity.ERROR and "import mypkg.layers" in f.detail
     assert f.fixes[0].text == "import mypkg.layers"
@@ -77,7 +84,7 @@ def test_ed302_keras_3_9_plus_needs_an_import(importable: dict[str, Optional[boo
 
 
 def test_ed303_r_objects(importable: dict[str, Optional[bool]]) -> None:
-    model = make_model(keras_version="3.15.1", custom_objects=(custom("<r-globalenv>"),))
+    model = make_model(keras_version=NEWEST_KERAS, custom_objects=(custom("<r-globalenv>"),))
     f = find(run_checks(model, K315), "ED303")
     assert f.severity is Severity.ERROR
     assert all(x.kind == "r" for x in f.fixes)
@@ -86,7 +93,7 @@ def test_ed303_r_objects(importable: dict[str, Optional[bool]]) -> None:
 
 def test_ed304_compile_only(importable: dict[str, Optional[bool]]) -> None:
     loss = custom("mypkg.losses", where="compile_config/loss", kind="loss")
-    model = make_model(keras_version="3.15.1", custom_objects=(loss,))
+    model = make_model(keras_version=NEWEST_KERAS, custom_objects=(loss,))
     f = find(run_checks(model, K315), "ED304")
     assert f.severity is Severity.ERROR
     assert "compile=False" in f.fixes[0].text

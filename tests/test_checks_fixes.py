@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from knowledge_support import NEWEST_KERAS, newest_keras, newest_tf
 from test_checks_support import make_env
 
 from envdoctor import fixes
@@ -70,16 +71,20 @@ def test_version_targets() -> None:
 
 
 def test_keras_and_tensorflow_targets() -> None:
-    assert fixes.keras_target(make_env("3.11.7")) == "3.15.1"
-    assert fixes.keras_target(make_env("3.10.4")) == "3.12.4"
-    assert fixes.keras_target(make_env("3.9.18")) == "3.10.0"
+    # by rule: the newest Keras 3 / TensorFlow row of the tables whose Python range holds
+    for py in ("3.11.7", "3.10.4", "3.9.18"):
+        assert fixes.keras_target(make_env(py)) == newest_keras(py)
+        assert fixes.tensorflow_target(make_env(py)) == newest_tf(py)
+    assert fixes.keras_target(make_env("3.10.4")) != NEWEST_KERAS  # Requires-Python bites
     assert fixes.keras_target(make_env("3.9.18"), "3.11.0") is None
-    assert fixes.tensorflow_target(make_env("3.9.18")).minor == "2.20"  # type: ignore[union-attr]
     assert fixes.tensorflow_target(make_env("3.12.1"), keras3=False) is None
     assert fixes.tensorflow_target(make_env("3.11.7"), keras3=False).minor == "2.15"  # type: ignore[union-attr]
     env = make_env("3.10.13", tensorflow_cpu="2.15.1", keras="2.15.0")
     texts = [f.text for f in fixes.keras3_install(env, "3.3.3")]
-    assert texts == ['"/envs/t/bin/python" -m pip install "tensorflow-cpu==2.21.*" "keras==3.12.4"']
+    tf310 = newest_tf("3.10.13")
+    assert tf310 is not None
+    want = f'"tensorflow-cpu=={tf310.minor}.*" "keras=={newest_keras("3.10.13", tf310)}"'
+    assert texts == [f'"/envs/t/bin/python" -m pip install {want}']
     jax = make_env("3.12.1", keras="3.3.3", jax="0.4.30")
-    assert fixes.keras3_install(jax, "3.4")[0].text.endswith('"keras==3.15.1"')
+    assert fixes.keras3_install(jax, "3.4")[0].text.endswith(f'"keras=={newest_keras("3.12.1")}"')
     assert fixes.tensorflow_dist(dataclasses.replace(env, packages={})) == "tensorflow"

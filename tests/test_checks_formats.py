@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from knowledge_support import newest_keras, newest_tf
 from test_checks_support import errors, find, layer, make_env, make_model, savedmodel_info
 
 from envdoctor.checks import run_checks
@@ -64,7 +65,10 @@ def test_ed101_keras3_archive_in_keras2() -> None:
     assert f.severity is Severity.ERROR and "batch_shape" in f.detail
     # the fix moves this Python 3.10 environment to a Keras-3 TensorFlow with a concrete keras
     texts = [x.text for x in f.fixes]
-    assert any('"tensorflow-cpu==2.21.*" "keras==3.12.4"' in t for t in texts), texts
+    tf = newest_tf(TF215.python_version)
+    assert tf is not None
+    want = f'"tensorflow-cpu=={tf.minor}.*" "keras=={newest_keras(TF215.python_version, tf)}"'
+    assert any(want in t for t in texts), texts
 
 
 def test_ed101_h5_and_config_too() -> None:
@@ -252,8 +256,13 @@ def test_ed103_multi_input_savedmodel_calls_signature_by_name(saver: str) -> Non
     texts = [x.text for x in f.fixes]
     assert not any("TFSMLayer(" in t for t in texts)
     py = next(t for t in texts if "tf.saved_model.load(" in t)
-    names = [t.name for mg in model.savedmodel.meta_graphs for s in mg.signatures
-             if s.key == "serving_default" for t in s.inputs]
+    names = [
+        t.name
+        for mg in model.savedmodel.meta_graphs
+        for s in mg.signatures
+        if s.key == "serving_default"
+        for t in s.inputs
+    ]
     assert len(names) == 2  # the file's own SignatureDef input names
     assert f"y = fn({names[0]}=x_0, {names[1]}=x_1)" in py
     r = next(x.text for x in f.fixes if x.kind == "r")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from knowledge_support import recommended_keras
 from test_checks_support import find, make_env, make_model, savedmodel_info
 
 from envdoctor.checks import run_checks
@@ -92,7 +93,9 @@ def test_ed601_advisories_with_a_concrete_upgrade() -> None:
     )
     f = find(run_checks(None, env), "ED601")
     assert f.severity is Severity.WARNING and "CVE-2025-1550" in f.detail
-    assert f.fixes[0].text == '"/envs/t/bin/python" -m pip install "keras==3.15.1"'
+    assert f.fixes[0].text == (
+        f'"/envs/t/bin/python" -m pip install "keras=={recommended_keras("3.11.7")}"'
+    )
     py310 = make_env(
         "3.10.13",
         tensorflow="2.16.2",
@@ -102,7 +105,7 @@ def test_ed601_advisories_with_a_concrete_upgrade() -> None:
         protobuf="4.25.3",
     )
     fixes = find(run_checks(None, py310), "ED601").fixes
-    assert fixes[0].text.endswith('"keras==3.12.4"')
+    assert fixes[0].text.endswith(f'"keras=={recommended_keras("3.10.13")}"')
     assert "still affected" in fixes[1].text  # the 3.12 line lacks some later fixes
     py39 = make_env(
         "3.9.18",

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from knowledge_support import newest_keras, newest_tf
 
 from envdoctor import envcreate, fixes, installer, snapshot
 from envdoctor.envlock import LockBusy, environment_lock, lock_path, prefix_key
@@ -870,7 +871,10 @@ def test_env_create_choices_follow_the_model_and_the_interpreters() -> None:
     keras3 = app.inspect_model(str(REPO / "tests" / "fixtures" / "tf221" / "mlp.keras"))
     best3 = envcreate.rank(keras3, interps, target="/tmp/x")[0]
     assert best3.stack.kind == "keras3-tf"
-    assert best3.stack.requirements == ("tensorflow==2.21.0", "keras==3.15.1")
+    tf313 = newest_tf("3.13.0")  # by rule: the newest rows that fit Python 3.13
+    assert tf313 is not None
+    want = (f"tensorflow=={tf313.latest}", f"keras=={newest_keras('3.13.0', tf313)}")
+    assert best3.stack.requirements == want
     assert best3.python_version == "3.13"
     # Only Python 3.12+: TF 2.15 cannot be installed; tf-keras with TF_USE_LEGACY_KERAS is.
     new_only = interps[:2]

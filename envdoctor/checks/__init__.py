@@ -21,6 +21,7 @@ from envdoctor.checks import (
     environment,
     formats,
     inputs,
+    known,
     lambdas,
     legacy_h5,
     r_session,
@@ -53,6 +54,7 @@ CHECKS: tuple[Check, ...] = (
     Check("Keras 1 config in tf.keras", legacy_h5.check_keras1_in_tf_keras, "model"),
     Check("saver newer than loader", versions.check_saver_newer, "model"),
     Check("known regressions", versions.check_regressions, "model"),
+    Check("model newer than the tables", known.check_model_newer_than_known, "model"),
     Check("legacy .h5 loss alias", legacy_h5.check_h5_loss_alias, "model"),
     Check("Lambda bytecode", lambdas.check_lambda_bytecode, "model"),
     Check("Lambda safe_mode", lambdas.check_lambda_safe_mode, "model"),
@@ -69,6 +71,7 @@ CHECKS: tuple[Check, ...] = (
     Check("pip check", dependencies.check_pip_conflicts, "env"),
     Check("no Keras", environment.check_no_keras, "env"),
     Check("Python range", dependencies.check_python_range, "env"),
+    Check("environment newer than the tables", known.check_env_newer_than_known, "env"),
     Check("add-on ops", savedmodel.check_addon_ops, "model"),
     Check("producer version", savedmodel.check_producer, "model"),
     Check("TF 1.x SavedModel", savedmodel.check_tf1, "model"),
@@ -84,7 +87,20 @@ CHECKS: tuple[Check, ...] = (
 )
 """Every check, in the order it runs."""
 
-__all__ = ["CHECKS", "Check", "KerasRuntime", "effective_keras", "run_checks", "verdict"]
+UNVERIFIED_CODES = frozenset({known.CODE})
+"""Info codes that keep a verdict from ``ok``: the rules ran on a release the tables do not
+have (ED420), so the best honest answer is ``warning`` until ``envdoctor verify`` runs."""
+
+__all__ = [
+    "CHECKS",
+    "UNVERIFIED_CODES",
+    "Check",
+    "KerasRuntime",
+    "effective_keras",
+    "run_checks",
+    "status_of",
+    "verdict",
+]
 
 
 def run_checks(model: Optional[ModelInfo], env: Environment) -> list[Finding]:
@@ -122,11 +138,30 @@ def verdict(model_path: str, python: str, findings: Iterable[Finding]) -> Verdic
         findings: the findings of that pair (from :func:`run_checks`).
 
     Returns:
-        ``status`` "error" if any error, else "warning" if any warning, else "ok"; ``codes``
-        the distinct codes at warning or error, sorted.
+        ``status`` from :func:`status_of` ("error" if any error, else "warning" if any
+        warning or a release newer than the tables, else "ok"); ``codes`` the distinct codes
+        at warning or error plus those of :data:`UNVERIFIED_CODES`, sorted.
+    """
+    items = list(findings)
+    codes = sorted(
+        {
+            f.code
+            for f in items
+            if f.severity in (Severity.ERROR, Severity.WARNING) or f.code in UNVERIFIED_CODES
+        }
+    )
+    return Verdict(model=model_path, python=python, status=status_of(items), codes=tuple(codes))
+
+
+def status_of(findings: Iterable[Finding]) -> str:
+    """Return the status of one pair's findings: ``"ok"``, ``"warning"`` or ``"error"``.
+
+    ``"error"`` if any error, else ``"warning"`` if any warning or any
+    :data:`UNVERIFIED_CODES` finding (a release newer than the tables: never a confident
+    ``ok``), else ``"ok"``.
     """
     items = list(findings)
     worst = max((f.severity.rank for f in items), default=0)
-    status = {2: "error", 1: "warning"}.get(worst, "ok")
-    codes = sorted({f.code for f in items if f.severity in (Severity.ERROR, Severity.WARNING)})
-    return Verdict(model=model_path, python=python, status=status, codes=tuple(codes))
+    if worst == 0 and any(f.code in UNVERIFIED_CODES for f in items):
+        worst = 1
+    return {2: "error", 1: "warning"}.get(worst, "ok")

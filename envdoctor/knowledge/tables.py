@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from packaging.version import Version
+
 from envdoctor.knowledge import load
 from envdoctor.knowledge.versions import minor, parse, satisfies, satisfies_any
 
@@ -227,6 +229,100 @@ def code_doc(code: str) -> dict[str, Any]:
 def documented_codes() -> tuple[str, ...]:
     """Return every documented finding code, sorted."""
     return tuple(sorted(load("codes")["codes"]))
+
+
+@dataclass(frozen=True)
+class KnownBasis:
+    """The known release a version newer than the tables is extrapolated from.
+
+    Attributes:
+        distribution: ``"tensorflow"``, ``"keras"`` or ``"tf-keras"``.
+        version: the version asked about, e.g. ``"2.22.0"``.
+        basis: the newest known release of its line (its minor, or the newest overall when
+            the minor is unknown), e.g. ``"2.21.0"``.
+        newest: the newest release the tables know at all, e.g. ``"2.21.0"``.
+        minor_known: True when the tables have the version's minor (a newer patch).
+        source: the source of the basis row.
+    """
+
+    distribution: str
+    version: str
+    basis: str
+    newest: str
+    minor_known: bool
+    source: str
+
+
+def _known_versions(distribution: str) -> list[tuple[str, str]]:
+    """``(version, source)`` of every release the tables list for ``distribution``."""
+    if distribution == "tensorflow":
+        out = []
+        for row in load("tensorflow")["releases"]:
+            out.append((str(row["latest"]), str(row["source"])))
+            out.extend((str(v), str(row["source"])) for v in row.get("patches", {}))
+        return out
+    if distribution == "tf-keras":
+        return [
+            (str(v), str(row["source"]))
+            for row in load("tf_keras")["releases"]
+            for v in row["versions"]
+        ]
+    if distribution == "keras":
+        fact = load("keras")["releases_3"]
+        return [(str(v), str(fact["source"])) for v in fact["value"]]
+    raise KeyError(distribution)
+
+
+_ZERO = Version("0")
+
+NEWER_THAN_KNOWN_DISTRIBUTIONS = ("tensorflow", "keras", "tf-keras")
+"""The distributions whose release rows :func:`newer_than_known` compares against."""
+
+
+def newest_known(distribution: str) -> str:
+    """Return the newest release of ``distribution`` the tables know (``"2.21.0"``).
+
+    Raises:
+        KeyError: ``distribution`` is not one of :data:`NEWER_THAN_KNOWN_DISTRIBUTIONS`.
+    """
+    return max((v for v, _ in _known_versions(distribution)), key=lambda v: parse(v) or _ZERO)
+
+
+def newer_than_known(distribution: str, version: Optional[str]) -> Optional[KnownBasis]:
+    """Return the basis when ``version`` is newer than every known release of its line.
+
+    A line is a minor (``2.21``, ``3.15``): ``2.21.1`` is newer than known when the tables
+    know 2.21.0 only; ``2.22.0rc0`` when they know nothing of 2.22 and 2.22 is past the
+    newest minor.  Local labels (``+cu121``) are ignored; versions older than the tables,
+    Keras 2 (``keras`` < 3) and junk answer None.
+
+    Args:
+        distribution: ``"tensorflow"`` (any TF distribution's version), ``"keras"`` or
+            ``"tf-keras"``.
+        version: the installed or recorded version.
+
+    Raises:
+        KeyError: unknown ``distribution``.
+    """
+    known = _known_versions(distribution)
+    v = parse(version)
+    if v is None or (distribution == "keras" and v.major < 3):
+        return None
+    public = parse(v.public)
+    assert public is not None
+    parsed = [(pv, text, src) for text, src in known if (pv := parse(text)) is not None]
+    if not parsed:
+        return None
+    newest = max(parsed, key=lambda t: t[0])
+    same = [t for t in parsed if (t[0].major, t[0].minor) == (public.major, public.minor)]
+    if same:
+        best = max(same, key=lambda t: t[0])
+        if public <= best[0] or any(public == t[0] for t in same):
+            return None
+        return KnownBasis(distribution, str(version), best[1], newest[1], True, best[2])
+    if public <= newest[0]:
+        return None
+    return KnownBasis(distribution, str(version), newest[1], newest[1], False, newest[2])
 
 
 def iter_rows() -> Iterator[tuple[str, str, dict[str, Any]]]:

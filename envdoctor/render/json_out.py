@@ -67,6 +67,8 @@ def envelope(report: Report, command: str, plans: Sequence[Plan] = ()) -> dict[s
     status = "ok"
     if worst is not None and worst.value in ("error", "warning"):
         status = worst.value
+    if status == "ok" and any(v.status == "warning" for v in report.verdicts):
+        status = "warning"  # e.g. a release newer than the tables (ED420): not a confident ok
     return {
         "schema_version": SCHEMA_VERSION,
         "envdoctor_version": __version__,
