@@ -26,7 +26,6 @@ from envdoctor.discovery import (
     SOURCES,
     Candidate,
     Context,
-    _fs,
     conda,
     discover,
     project,
@@ -501,14 +500,16 @@ def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def on_machine(machine: Machine, monkeypatch: pytest.MonkeyPatch) -> Machine:
     """The machine, with envdoctor "running" from r-keras and ``locked`` unreadable even as root."""
     monkeypatch.setattr(sys, "executable", machine.sys_executable)
-    real = _fs._listdir
+    from envdoctor import fsread
+
+    real = fsread._listdir
 
     def listdir(path: Any) -> list[str]:
         if os.path.realpath(path) == os.path.realpath(machine.locked):
             raise PermissionError(13, "Permission denied", str(path))
         return real(path)
 
-    monkeypatch.setattr(_fs, "_listdir", listdir)
+    monkeypatch.setattr(fsread, "_listdir", listdir)
     return machine
 
 

@@ -783,6 +783,36 @@ def test_which_cache_key_changes_with_the_machine(tmp_path: Path) -> None:
     assert k5 != k4
 
 
+def test_which_cache_fast_key_replays_the_walk_and_sees_every_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The warm R start computes the key without walking (issue 13/14: R start time); any
+    change discovery would see (a new environment, a package installed, a link retargeted)
+    makes the replay fail or the key differ, never a stale answer."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    home = tmp_path / "h"
+    env = plant_env(home / ".virtualenvs", "r-keras", keras="3.5.0")
+    model = FIXTURES / "tf221" / "mlp.keras"
+    environ = {"HOME": str(home), "PATH": "/nonexistent"}
+    args = {"prefer": None, "reticulate_version": "1.46.0", "environ": environ,
+            "cwd": str(tmp_path)}
+    assert which_cache.fast_key([str(model)], **args) is None  # nothing recorded yet
+    k1 = which_cache.key([str(model)], **args)
+    assert which_cache.fast_key([str(model)], **args) == k1
+    assert which_cache.fast_key([str(model)], **{**args, "r_sets": "RETICULATE_PYTHON"}) is None
+    # a package installed: the walk still holds, the stamps differ
+    site = Path(env.site_packages[0])
+    (site / "newpkg-1.0.dist-info").mkdir()
+    os.utime(site, ns=(1, 1))
+    k2 = which_cache.fast_key([str(model)], **args)
+    assert k2 is not None and k2 != k1 and k2 == which_cache.key([str(model)], **args)
+    # a new environment in a place discovery walks: the replay fails
+    plant_env(home / ".virtualenvs", "r-tensorflow", keras="3.5.0")
+    assert which_cache.fast_key([str(model)], **args) is None
+    k3 = which_cache.key([str(model)], **args)
+    assert k3 != k2 and which_cache.fast_key([str(model)], **args) == k3
+
+
 def run_cli(
     tmp_path: Path, *args: str, extra: Optional[dict[str, str]] = None
 ) -> subprocess.CompletedProcess[str]:

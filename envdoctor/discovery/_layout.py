@@ -73,23 +73,23 @@ def interpreter_problem(python: str) -> Optional[str]:
         executable file with a program header.
     """
     try:
-        lst = os.lstat(python)
+        lst = _fs.stat(python, follow=False)
     except FileNotFoundError:
         return f"interpreter missing: {python} does not exist"
     except (OSError, ValueError) as exc:
         return f"unreadable directory: cannot reach {python}: {exc}"
     if stat.S_ISLNK(lst.st_mode):
         try:
-            os.stat(python)
+            _fs.stat(python)
         except OSError as exc:
             try:
-                target = os.readlink(python)
+                target = _fs.readlink(python)
             except OSError:
                 target = "?"
             why = "target missing" if isinstance(exc, FileNotFoundError) else _fs.describe(exc)
             return f"dangling symlink: {python} -> {target} ({why})"
     try:
-        st = os.stat(python)
+        st = _fs.stat(python)
     except OSError as exc:
         return f"unreadable directory: cannot reach {python}: {_fs.describe(exc)}"
     if stat.S_ISDIR(st.st_mode):
@@ -99,7 +99,7 @@ def interpreter_problem(python: str) -> Optional[str]:
     if st.st_size == 0:
         return f"not Python: {python} is an empty file"
     windows_exe = python.lower().endswith(".exe")
-    if os.name == "posix" and not windows_exe and not os.access(python, os.X_OK):
+    if os.name == "posix" and not windows_exe and not _fs.x_ok(python):
         return f"not executable: {python} has no execute permission"
     head = _fs.read_head(python, 4)
     if isinstance(head, OSError):
@@ -125,7 +125,7 @@ def prefix_of(python: str) -> str:
     """
     prefix = _raw_prefix(os.path.abspath(python))
     if not has_evidence(prefix) and _fs.lexists(python):
-        real = _raw_prefix(os.path.realpath(python))
+        real = _raw_prefix(_fs.realpath(python))
         if has_evidence(real):
             return real
     return prefix
@@ -234,7 +234,7 @@ def default_name(kind: str, prefix: str, python: str) -> str:
         m = _VERSION_DIR_RE.match(base)
         return base[: m.end() - 1] if m else base
     if kind == "system" and python and _fs.lexists(python):
-        real = os.path.basename(os.path.realpath(python))
+        real = os.path.basename(_fs.realpath(python))
         return real if _PY3X_RE.match(real) else base
     return base
 
@@ -254,7 +254,7 @@ def _prefix_problem(prefix: str) -> Optional[str]:
 
 def _readlink(path: str) -> str:
     try:
-        return os.readlink(path)
+        return _fs.readlink(path)
     except OSError:
         return "?"
 

@@ -98,7 +98,7 @@ def poetry_env_prefix(name: str, project_dir: str) -> str:
         E.g. ``"my-project-Xy3_AbCd"``.
     """
     sanitized = re.sub(r'[ $`!*@"\\\r\n\t]', "_", canonicalize_name(name))[:42]
-    cwd = os.path.normcase(os.path.realpath(project_dir))
+    cwd = os.path.normcase(_fs.realpath(project_dir))
     digest = hashlib.sha256(cwd.encode("utf-8", "surrogateescape")).digest()
     return f"{sanitized}-{base64.urlsafe_b64encode(digest).decode()[:8]}"
 
@@ -113,7 +113,7 @@ def pipenv_env_name(project_dir: str) -> str:
         E.g. ``"my_project-wyUfYPqE"``.
     """
     sanitized = re.sub(r'[ &$`!*@"()\[\]\\\r\n\t]', "_", os.path.basename(project_dir))[:42]
-    pipfile = os.path.realpath(os.path.join(project_dir, "Pipfile"))
+    pipfile = _fs.realpath(os.path.join(project_dir, "Pipfile"))
     digest = hashlib.sha256(pipfile.encode("utf-8", "surrogateescape")).digest()[:6]
     return f"{sanitized}-{base64.urlsafe_b64encode(digest).decode()[:8]}"
 
@@ -178,7 +178,7 @@ def find(ctx: Context) -> Iterator[Candidate]:
         for sub in IN_PROJECT_DIRS:
             path = os.path.join(d, sub)
             if (_fs.isdir(path) and _looks_like_env(path)) or (
-                _fs.islink(path) and not _fs.lexists(os.path.realpath(path))
+                _fs.islink(path) and not _fs.lexists(_fs.realpath(path))
             ):
                 label = f"{os.path.basename(d) or d}/{sub}"
                 note = f"in-project environment of {d}"

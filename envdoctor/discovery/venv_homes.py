@@ -50,5 +50,5 @@ def find(ctx: Context) -> Iterator[Candidate]:
             path = os.path.join(home, name)
             if name.startswith(".") or not (_fs.isdir(path) or _fs.islink(path)):
                 continue
-            if is_env_dir(path) or (_fs.islink(path) and not _fs.lexists(os.path.realpath(path))):
+            if is_env_dir(path) or (_fs.islink(path) and not _fs.lexists(_fs.realpath(path))):
                 yield _layout.from_prefix(ctx, path, notes=(f"in {home}",))

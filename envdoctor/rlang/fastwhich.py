@@ -78,7 +78,7 @@ def try_cached(argv: Sequence[str]) -> Optional[int]:
         ).strip()
         if not version:  # the installed one would have to be read: let the CLI do it
             return None
-        entry = which_cache.key(
+        entry = which_cache.fast_key(
             models,
             prefer=args["prefer"],  # type: ignore[arg-type]
             reticulate_version=str(version),
@@ -86,6 +86,8 @@ def try_cached(argv: Sequence[str]) -> Optional[int]:
             cwd=os.getcwd(),
             r_sets=str(args["r_sets"]),
         )
+        if entry is None:
+            return None
         hit = which_cache.load(entry)
     except Exception:
         return None

@@ -112,6 +112,43 @@ def _env_stamp(prefix: str) -> list[Any]:
     return stamp
 
 
+def _request(
+    models: Sequence[str],
+    *,
+    prefer: Optional[str],
+    reticulate_version: str,
+    environ: Mapping[str, str],
+    cwd: str,
+    r_sets: str,
+) -> dict[str, Any]:
+    """Everything of the key but the machine (what discovery finds)."""
+    env_vars = {k: v for k, v in environ.items() if k in _VARS or k.startswith(_VAR_PREFIXES)}
+    keras_home = environ.get("KERAS_HOME") or os.path.join(environ.get("HOME", "~"), ".keras")
+    pythonpath = [[p, *_stat(p)] for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return {
+        "format": CACHE_FORMAT,
+        "envdoctor": _package_stamp(),
+        "models": [_model_stamp(m) for m in models],
+        "prefer": prefer or "",
+        "r_sets": r_sets,
+        "reticulate": reticulate_version,
+        "cwd": cwd,
+        "vars": sorted(env_vars.items()),
+        "keras_json": _stat(os.path.join(keras_home, "keras.json")),
+        "pythonpath": pythonpath,
+    }
+
+
+def _digest(material: Mapping[str, Any]) -> str:
+    blob = json.dumps(material, sort_keys=True, default=str).encode("utf-8", "surrogateescape")
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _machine(found: Sequence[Sequence[str]]) -> list[Any]:
+    """``[python, broken, *stamps of its prefix]`` per environment ``(python, broken, prefix)``."""
+    return [[python, broken, *_env_stamp(prefix)] for python, broken, prefix in found]
+
+
 def key(
     models: Sequence[str],
     *,
@@ -124,30 +161,74 @@ def key(
     """Return the cache key of a ``which --for-r`` request (see the module docstring).
 
     ``r_sets`` is what the caller sets to the answer (``--r-sets``; the notes depend on it).
+    The discovery walk is recorded (:func:`envdoctor.fsread.recording`) and kept beside the
+    entries, so that :func:`fast_key` can later compute the same key without walking.
     """
     from envdoctor.discovery import discover
+    from envdoctor.fsread import recording
 
-    env_vars = {k: v for k, v in environ.items() if k in _VARS or k.startswith(_VAR_PREFIXES)}
-    keras_home = environ.get("KERAS_HOME") or os.path.join(environ.get("HOME", "~"), ".keras")
-    machine = []
-    for cand in discover(environ=environ, cwd=cwd):
-        machine.append([cand.python, cand.broken or "", *_env_stamp(cand.prefix)])
-    pythonpath = [[p, *_stat(p)] for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    material = {
-        "format": CACHE_FORMAT,
-        "envdoctor": _package_stamp(),
-        "models": [_model_stamp(m) for m in models],
-        "prefer": prefer or "",
-        "r_sets": r_sets,
-        "reticulate": reticulate_version,
-        "cwd": cwd,
-        "vars": sorted(env_vars.items()),
-        "keras_json": _stat(os.path.join(keras_home, "keras.json")),
-        "machine": machine,
-        "pythonpath": pythonpath,
-    }
-    blob = json.dumps(material, sort_keys=True, default=str).encode("utf-8", "surrogateescape")
-    return hashlib.sha256(blob).hexdigest()
+    request = _request(models, prefer=prefer, reticulate_version=reticulate_version,
+                       environ=environ, cwd=cwd, r_sets=r_sets)
+    with recording() as journal:
+        found = [(c.python, c.broken or "", c.prefix)
+                 for c in discover(environ=environ, cwd=cwd)]
+    _store_walk(_digest(request), journal, found)
+    return _digest({**request, "machine": _machine(found)})
+
+
+def fast_key(
+    models: Sequence[str],
+    *,
+    prefer: Optional[str],
+    reticulate_version: str,
+    environ: Mapping[str, str],
+    cwd: str,
+    r_sets: str = "RETICULATE_PYTHON_FALLBACK",
+) -> Optional[str]:
+    """Return :func:`key` without the discovery walk, when the recorded walk still holds.
+
+    The walk recorded by the last :func:`key` of the same request is replayed
+    (:func:`envdoctor.fsread.still_true`: every directory listing, file test, link and small
+    file read gives the same answer now); then discovery would find the same environments,
+    and only their stamps are read again.  Returns None when there is no recorded walk or
+    any observation changed (the caller then computes :func:`key`).  POSIX only: the Windows
+    sources also read the registry.
+    """
+    if os.name == "nt":
+        return None
+    from envdoctor.fsread import still_true
+
+    request = _request(models, prefer=prefer, reticulate_version=reticulate_version,
+                       environ=environ, cwd=cwd, r_sets=r_sets)
+    walk = _load_walk(_digest(request))
+    if walk is None or not still_true(walk["journal"]):
+        return None
+    return _digest({**request, "machine": _machine(walk["found"])})
+
+
+def _walk_path(request_key: str) -> Path:
+    return cache_dir() / f"walk-{request_key}.json"
+
+
+def _store_walk(request_key: str, journal: Sequence[Any], found: Sequence[Any]) -> None:
+    _write_atomic(_walk_path(request_key),
+                  {"format": CACHE_FORMAT, "journal": list(journal), "found": list(found)})
+
+
+def _load_walk(request_key: str) -> Optional[dict[str, Any]]:
+    try:
+        data = json.loads(_walk_path(request_key).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
+        return None
+    journal, found = data.get("journal"), data.get("found")
+    if not isinstance(journal, list) or not isinstance(found, list):
+        return None
+    if not all(isinstance(f, list) and len(f) == 3 and all(isinstance(x, str) for x in f)
+               for f in found):
+        return None
+    return data
 
 
 def load(entry_key: str) -> Optional[dict[str, Any]]:
@@ -168,14 +249,18 @@ def load(entry_key: str) -> Optional[dict[str, Any]]:
 
 def store(entry_key: str, status: int, stdout: str, stderr: str) -> None:
     """Write an answer atomically; any failure just leaves the cache without it."""
-    directory = cache_dir()
     data = {"format": CACHE_FORMAT, "status": status, "stdout": stdout, "stderr": stderr}
+    _write_atomic(cache_dir() / f"{entry_key}.json", data)
+
+
+def _write_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    """Write JSON to ``path`` through a temporary file; any failure leaves no file."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh)
-        os.replace(tmp, directory / f"{entry_key}.json")
+        os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError, UnboundLocalError):
             os.unlink(tmp)
