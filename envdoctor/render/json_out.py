@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from enum import Enum
 from typing import Any
 
@@ -38,6 +39,27 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+HOST_VARIABLE = "ENVDOCTOR_HOST"
+"""Environment variable that overrides the envelope's ``host`` (e.g. a CI matrix cell name)."""
+
+
+def host_name() -> str:
+    """The envelope's ``host``: ``$ENVDOCTOR_HOST``, else ``socket.gethostname()``.
+
+    A blank ``ENVDOCTOR_HOST`` counts as unset; ``""`` when the host name cannot be read.
+    ``envdoctor report merge`` groups reports by it.
+    """
+    override = os.environ.get(HOST_VARIABLE, "").strip()
+    if override:
+        return override
+    import socket
+
+    try:
+        return socket.gethostname()
+    except OSError:
+        return ""
+
+
 def envelope(report: Report, command: str) -> dict[str, Any]:
     """Build the JSON envelope for a report.
 
@@ -46,7 +68,8 @@ def envelope(report: Report, command: str) -> dict[str, Any]:
         command: the subcommand that produced it (``"check"``, ``"inspect"``).
 
     Returns:
-        A dict with ``schema_version``, ``envdoctor_version``, ``command``, ``models``,
+        A dict with ``schema_version``, ``envdoctor_version``, ``command``, ``host``
+        (:func:`host_name`), ``models``,
         ``environments``, ``findings``, ``verdicts``, ``checked``, ``candidates`` (environments
         found by discovery, for ``envs``/``check --all``/``which``) and ``summary``
         (counts of findings per severity, the overall ``status``, ``ignored``: the
@@ -65,6 +88,7 @@ def envelope(report: Report, command: str) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "envdoctor_version": __version__,
         "command": command,
+        "host": host_name(),
         "models": to_jsonable(report.models),
         "environments": to_jsonable(report.environments),
         "findings": to_jsonable(report.findings),
