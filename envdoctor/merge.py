@@ -19,6 +19,9 @@ with ``indent`` (envdoctor, jq, Python) never puts a nested bracket in column 0,
 JSON string cannot hold a raw newline, so a column-0 ``{`` while a document is still open
 means that document was cut short (a truncated report followed by the next one).
 
+``envdoctor envs --format json`` reports merge too: their verdicts are about each environment
+alone (``model`` empty), which gives a fleet inventory.
+
 Nothing in a report is executed or imported; a report is data.
 """
 
@@ -259,7 +262,7 @@ def iter_documents(
     def flush_noise() -> None:
         nonlocal noise_count
         if noise_count:
-            what = "not JSON" if noise_count == 1 else f"{noise_count} lines of text, not JSON"
+            what = "not JSON" if noise_count == 1 else f"{noise_count} lines that are not JSON"
             on_problem(Problem(source, noise_start,
                                f"{what}: {_snippet(noise_first)} (not an envdoctor report)"))
             noise_count = 0
@@ -506,7 +509,7 @@ class Merger:
             return "not a valid envdoctor report: verdicts/environments/candidates is not a list"
         command = _string(data.get("command")) or "?"
         broken = [c for c in candidates if isinstance(c, dict) and c.get("health") == "broken"]
-        if not verdicts and not broken and command != "check":
+        if not verdicts and command != "check":
             return (f"a {command!r} report holds no verdicts: merge reads "
                     "'envdoctor check --format json' reports")
         host = data.get("host")
