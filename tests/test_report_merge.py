@@ -86,14 +86,17 @@ def merge_cli(*args: str, stdin: str | None = None,
     )
 
 
-def expected_rows(data: dict[str, dict[str, Any]]) -> set[tuple[str, str, str, str, tuple[str, ...]]]:
+RowKey = tuple[str, str, str, str, tuple[str, ...]]
+
+
+def expected_rows(data: dict[str, dict[str, Any]]) -> set[RowKey]:
     return {
         (host, v["python"], v["model"], v["status"], tuple(v["codes"]))
         for host, report in data.items() for v in report["verdicts"]
     }
 
 
-def json_rows(stdout: str) -> set[tuple[str, str, str, str, tuple[str, ...]]]:
+def json_rows(stdout: str) -> set[RowKey]:
     out = json.loads(stdout)
     assert Draft202012Validator(MERGE_SCHEMA).is_valid(out)
     return {(r["host"], r["python"], r["model"], r["status"], tuple(r["codes"]))
@@ -176,7 +179,8 @@ def test_markdown_table(fleet: dict[str, Any]) -> None:
     lines = proc.stdout.splitlines()
     assert lines[0] == "### ❌ envdoctor report merge: 4 host(s)"
     table = [line for line in lines if line.startswith("| ")]
-    assert table[0] == "| host | environment | kind | Python | TF | Keras | model | verdict | codes |"
+    assert table[0] == ("| host | environment | kind | Python | TF | Keras | model | verdict "
+                        "| codes |")
     assert len(table) == 1 + len(expected_rows(fleet["data"]))
     assert "| `node1` |" in proc.stdout and "| ✅ ok |" in proc.stdout
     assert "| ⚠️ warning | ED801 |" in proc.stdout
