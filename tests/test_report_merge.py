@@ -356,3 +356,34 @@ def test_oversized_document_and_endless_line(monkeypatch: pytest.MonkeyPatch,
     assert [p.message.split(" ")[0:2] for p in problems] == [["document", "over"],
                                                              ["not", "JSON:"]]
     assert merger.reports == 2 and merger.superseded == 2
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 4096, M.READ_CHUNK])
+def test_reader_finds_the_same_documents_at_any_chunk_size(
+    monkeypatch: pytest.MonkeyPatch, fleet: dict[str, Any], chunk: int
+) -> None:
+    """Pretty reports, JSON Lines, CRLF, a BOM, blank lines, two documents on one line, a
+    truncated JSON Lines line and indented text between reports, read in chunks of any size."""
+    monkeypatch.setattr(M, "READ_CHUNK", chunk)
+    node1 = json.loads((fleet["reports"] / "report-node1.json").read_text())
+    node2 = json.loads((fleet["reports"] / "report-node2.json").read_text())
+    pretty1 = json.dumps(node1, indent=2, sort_keys=True) + "\n"
+    stream = (
+        "\ufeff" + pretty1
+        + "\n\n"
+        + json.dumps(node2) + json.dumps(node1) + "\n"           # {..}{..} on one line
+        + json.dumps(node2)[:500] + "\n"                          # a JSON Lines line cut short
+        + json.dumps(node2, indent=2).replace("\n", "\r\n") + "\r\n"
+        + "    indented text\n  more of it\n"                     # text, not JSON
+        + json.dumps(node1) + "\n"
+    ).encode()
+    problems: list[M.Problem] = []
+    docs = list(M.iter_documents(io.BytesIO(stream), "-", problems.append))
+    assert [d.value for d in docs] == [node1, node2, node1, node2, node1]
+    lines = stream.decode("utf-8-sig").split("\n")
+    assert [d.line for d in docs][0] == 1
+    assert [lines[d.line - 1][:1] for d in docs] == ["{"] * 5
+    assert [(p.line, p.message.split(":")[0]) for p in problems] == [
+        (lines.index(json.dumps(node2)[:500]) + 1, "truncated report"),
+        (lines.index("    indented text") + 1, "2 lines that are not JSON"),
+    ]
