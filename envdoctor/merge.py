@@ -147,7 +147,9 @@ def _snippet(raw: bytes) -> str:
 
 
 def _opens(line: bytes) -> bool:
-    return line[:1] in (b"{", b"[")
+    """A document starts here: ``{``, or ``[`` of an array of objects (not ``[INFO] ...``)."""
+    return line[:1] == b"{" or (line[:1] == b"[" and line[1:2] in (b"{", b"]", b" ", b"\n",
+                                                                    b"\r", b"\t"))
 
 
 def _closes(line: bytes) -> bool:
@@ -506,6 +508,8 @@ class Merger:
             for doc in docs:
                 found = True
                 items = doc.value if isinstance(doc.value, list) else [doc.value]
+                if not items:
+                    self._problem(Problem(source, doc.line, "an empty JSON array, no report"))
                 for item in items:
                     index += 1
                     fallback = name if index == 1 else f"{name}#{index}"

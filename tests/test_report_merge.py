@@ -387,3 +387,17 @@ def test_reader_finds_the_same_documents_at_any_chunk_size(
         (lines.index(json.dumps(node2)[:500]) + 1, "truncated report"),
         (lines.index("    indented text") + 1, "2 lines that are not JSON"),
     ]
+
+
+def test_log_lines_between_reports(fleet: dict[str, Any]) -> None:
+    """`kubectl logs` of several pods: one pod printed log lines, not a report."""
+    node1 = (fleet["reports"] / "report-node1.json").read_text()
+    node2 = (fleet["reports"] / "report-node2.json").read_text()
+    logs = "[INFO] pip install envdoctor failed on node-3\n[2026-01-01 10:00] exit 2\n"
+    proc = merge_cli("-", "--format", "json", stdin=node1 + logs + node2 + "[\n]\n")
+    assert proc.returncode == 2
+    err = proc.stderr.splitlines()
+    assert len(err) == 2
+    assert "2 lines that are not JSON: '[INFO] pip install envdoctor failed" in err[0]
+    assert "an empty JSON array" in err[1]
+    assert {r["host"] for r in json.loads(proc.stdout)["rows"]} == {"node1", "node2"}
