@@ -401,3 +401,14 @@ def test_log_lines_between_reports(fleet: dict[str, Any]) -> None:
     assert "2 lines that are not JSON: '[INFO] pip install envdoctor failed" in err[0]
     assert "an empty JSON array" in err[1]
     assert {r["host"] for r in json.loads(proc.stdout)["rows"]} == {"node1", "node2"}
+
+
+def test_streamed_json_is_exactly_json_dumps(fleet: dict[str, Any]) -> None:
+    from envdoctor.render.merge import jsonable, render_json
+
+    for paths in ([str(fleet["reports"])], [str(fleet["root"] / "missing.json")]):
+        merger = M.merge(paths)
+        out = io.StringIO()
+        render_json(merger, out)
+        assert out.getvalue() == json.dumps(jsonable(merger), sort_keys=True, indent=2) + "\n"
+        assert Draft202012Validator(MERGE_SCHEMA).is_valid(json.loads(out.getvalue()))

@@ -77,10 +77,10 @@ def _model_line(model: str, hosts: int, usable: int, unusable: Sequence[str],
 
 def render_text(merger: Merger, out: TextIO, *, color: bool) -> None:
     """Write the aligned table, one line per model, then the summary line."""
-    rows = [_cells(r) for r in merger.rows()]
+    rows = merger.rows()
     widths = [len(h) for h in HEADERS]
-    for cells in rows:
-        for i, cell in enumerate(cells):
+    for row in rows:  # two passes over the rows, so no second copy of the table is kept
+        for i, cell in enumerate(_cells(row)):
             widths[i] = max(widths[i], len(cell))
     last = len(HEADERS) - 1
 
@@ -95,7 +95,8 @@ def render_text(merger: Merger, out: TextIO, *, color: bool) -> None:
 
     header = line(HEADERS)
     out.write(f"\x1b[1m{header.rstrip()}\x1b[0m\n" if color else header)
-    for cells in rows:
+    for row in rows:
+        cells = _cells(row)
         out.write(line(cells, _ANSI.get(cells[7], "") if color else ""))
     out.write("\n")
     for m in merger.models():
@@ -126,6 +127,12 @@ def render_markdown(merger: Merger, out: TextIO) -> None:
     out.write("\n" + text(summary_line(merger), line_start=True) + "\n")
 
 
+def _row_jsonable(r: Row) -> dict[str, Any]:
+    return {"host": r.host, "python": r.python, "kind": r.kind,
+            "python_version": r.python_version, "tensorflow": r.tensorflow, "keras": r.keras,
+            "model": r.model, "status": r.status, "codes": list(r.codes), "reason": r.reason}
+
+
 def jsonable(merger: Merger) -> dict[str, Any]:
     """The JSON output (see ``envdoctor/schema/merge-v1.schema.json``).
 
@@ -137,18 +144,16 @@ def jsonable(merger: Merger) -> dict[str, Any]:
         (status, counts per status, hosts, environments, rows, reports, inputs,
         bad_inputs, problems, superseded).
     """
+    return {**_head(merger), "rows": [_row_jsonable(r) for r in merger.rows()]}
+
+
+def _head(merger: Merger) -> dict[str, Any]:
+    """:func:`jsonable` without ``rows``."""
     counts = merger.counts()
     return {
         "schema_version": "1",
         "envdoctor_version": __version__,
         "command": "report merge",
-        "rows": [
-            {"host": r.host, "python": r.python, "kind": r.kind,
-             "python_version": r.python_version, "tensorflow": r.tensorflow,
-             "keras": r.keras, "model": r.model, "status": r.status, "codes": list(r.codes),
-             "reason": r.reason}
-            for r in merger.rows()
-        ],
         "models": [
             {"model": m.model, "hosts": m.hosts, "usable": m.usable,
              "unusable": list(m.unusable)}
@@ -174,5 +179,28 @@ def jsonable(merger: Merger) -> dict[str, Any]:
 
 
 def render_json(merger: Merger, out: TextIO) -> None:
-    """Write :func:`jsonable` with sorted keys and a trailing newline."""
-    out.write(json.dumps(jsonable(merger), sort_keys=True, indent=2) + "\n")
+    """Write :func:`jsonable` with sorted keys, indented by 2, and a trailing newline.
+
+    The text is exactly ``json.dumps(jsonable(merger), sort_keys=True, indent=2)``, but the
+    rows are written one at a time, so the whole output is never held in memory.
+    """
+
+    def dumps(value: Any, indent: str) -> str:
+        return json.dumps(value, sort_keys=True, indent=2).replace("\n", "\n" + indent)
+
+    data: dict[str, Any] = {**_head(merger), "rows": None}
+    out.write("{")
+    for n, key in enumerate(sorted(data)):
+        out.write(("," if n else "") + f"\n  {json.dumps(key)}: ")
+        if key != "rows":
+            out.write(dumps(data[key], "  "))
+            continue
+        rows = merger.rows()
+        if not rows:
+            out.write("[]")
+            continue
+        out.write("[")
+        for i, row in enumerate(rows):
+            out.write(("," if i else "") + "\n    " + dumps(_row_jsonable(row), "    "))
+        out.write("\n  ]")
+    out.write("\n}\n")
