@@ -98,7 +98,8 @@ def generate(bases: list[dict], root: Path, n: int, hosts: int, seed: int = 14) 
             elif draw < 0.8:
                 v["status"], v["codes"] = "warning", ["ED801"]
             else:
-                v["status"], v["codes"] = "error", rng.choice([["ED101"], ["ED409"], ["ED204", "ED409"]])
+                v["status"] = "error"
+                v["codes"] = rng.choice([["ED101"], ["ED409"], ["ED204", "ED409"]])
             rows.add((host, python, v["model"]))
         for f in report["findings"]:
             if f["python"] == old:

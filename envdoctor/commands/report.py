@@ -45,7 +45,8 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
         "back to back or one per line, are fine) and print one table of host x environment "
         "x model verdict. Reports are streamed: memory grows with the table, not with the "
         "inputs. A report without 'host' is named after its file. Bad inputs are reported "
-        "one line each on stderr; the others are still merged (exit 2).",
+        "one line each on stderr; the others are still merged. Exit status: 0 no verdict at or "
+        "above --fail-on, 1 one is, 2 an input was bad or there was no report (wins over 1).",
     )
     m.add_argument("files", nargs="*", metavar="FILE",
                    help="report files, directories of them, or - (standard input, the default)")
