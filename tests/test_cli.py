@@ -15,7 +15,7 @@ EXAMPLE = REPO / "examples" / "lstm.keras"
 REAL = REPO.parent / "shared" / "real-models"
 
 ENVELOPE_KEYS = {
-    "schema_version", "envdoctor_version", "command", "models", "environments",
+    "schema_version", "envdoctor_version", "command", "host", "models", "environments",
     "findings", "verdicts", "checked", "summary", "candidates",
 }
 FINDING_KEYS = {"code", "severity", "title", "detail", "evidence", "source", "fixes", "model", "python"}

@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 LIVE = REPO / "tests" / "live"
 CAPTURED = REPO / "tests" / "fixtures" / "errors" / "captured.json"
 ENVELOPE_KEYS = {
-    "schema_version", "envdoctor_version", "command", "models", "environments",
+    "schema_version", "envdoctor_version", "command", "host", "models", "environments",
     "findings", "verdicts", "checked", "summary", "candidates",
 }
 

@@ -28,7 +28,7 @@ from envdoctor.types import Environment, Finding, Package, Severity
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 ENVELOPE_KEYS = {
-    "schema_version", "envdoctor_version", "command", "models", "environments",
+    "schema_version", "envdoctor_version", "command", "host", "models", "environments",
     "findings", "verdicts", "checked", "summary", "candidates",
 }
 

@@ -8,5 +8,5 @@ Modules keep their top-level imports light: R startup scripts run envdoctor ofte
 
 from __future__ import annotations
 
-MODULES: tuple[str, ...] = ("r", "verify", "explain", "fix", "env")
+MODULES: tuple[str, ...] = ("r", "verify", "explain", "fix", "env", "report")
 """Module names under ``envdoctor.commands``, in help order."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,27 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+HOST_VARIABLE = "ENVDOCTOR_HOST"
+"""Environment variable that overrides the envelope's ``host`` (e.g. a CI matrix cell name)."""
+
+
+def host_name() -> str:
+    """The envelope's ``host``: ``$ENVDOCTOR_HOST``, else ``socket.gethostname()``.
+
+    A blank ``ENVDOCTOR_HOST`` counts as unset; ``""`` when the host name cannot be read.
+    ``envdoctor report merge`` groups reports by it.
+    """
+    override = os.environ.get(HOST_VARIABLE, "").strip()
+    if override:
+        return override
+    import socket
+
+    try:
+        return socket.gethostname()
+    except OSError:
+        return ""
+
+
 def envelope(report: Report, command: str, plans: Sequence[Plan] = ()) -> dict[str, Any]:
     """Build the JSON envelope for a report.
 
@@ -52,7 +74,8 @@ def envelope(report: Report, command: str, plans: Sequence[Plan] = ()) -> dict[s
             by the caller).
 
     Returns:
-        A dict with ``schema_version``, ``envdoctor_version``, ``command``, ``models``,
+        A dict with ``schema_version``, ``envdoctor_version``, ``command``, ``host``
+        (:func:`host_name`), ``models``,
         ``environments``, ``findings``, ``verdicts``, ``checked``, ``candidates`` (environments
         found by discovery, for ``envs``/``check --all``/``which``) and ``summary``
         (counts of findings per severity, the overall ``status``, ``ignored``: the
@@ -73,6 +96,7 @@ def envelope(report: Report, command: str, plans: Sequence[Plan] = ()) -> dict[s
         "schema_version": SCHEMA_VERSION,
         "envdoctor_version": __version__,
         "command": command,
+        "host": host_name(),
         "models": to_jsonable(report.models),
         "environments": to_jsonable(report.environments),
         "findings": to_jsonable(report.findings),
