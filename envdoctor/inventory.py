@@ -1130,7 +1130,7 @@ def read_environment(
         path = _locate_interpreter(python)
         lay = _static_layout(path, env_map)
         if not (_has_evidence(lay.prefix) and lay.version):
-            from envdoctor.probe import probe_interpreter
+            from envdoctor.probe import probe_interpreter  # noqa: PLC0415  (startup: the probe runner loads only when a static read is not enough)
 
             _apply_probe(lay, probe_interpreter(path, timeout), env_map)
         if not lay.arch:
@@ -1438,7 +1438,7 @@ def _specifier(text: str) -> Optional[SpecifierSet]:
 
 
 def _marker_env(env: Environment) -> dict[str, str]:
-    from packaging.markers import default_environment
+    from packaging.markers import default_environment  # noqa: PLC0415  (startup: packaging costs ~30 ms, only when a marker is evaluated)
 
     menv: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
     version = env.python_version

@@ -38,6 +38,7 @@ from envdoctor.discovery import (
 )
 from envdoctor.discovery._base import KINDS, Candidate, Context, Source
 from envdoctor.errors import EnvironmentReadError
+from envdoctor.inventory import read_environment
 from envdoctor.types import Environment
 
 __all__ = [
@@ -177,8 +178,6 @@ def read_candidates(
         :class:`~envdoctor.errors.EnvironmentReadError` text).  Never raises for one
         environment.
     """
-    from envdoctor.inventory import read_environment
-
     items = list(cands)
 
     def one(cand: Candidate) -> tuple[Candidate, Optional[Environment], Optional[str]]:
