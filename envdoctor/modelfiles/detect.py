@@ -39,7 +39,6 @@ import errno
 import io
 import lzma
 import os
-import pickletools
 import re
 import stat
 import zipfile
@@ -376,6 +375,8 @@ def _scan_pickle(data: bytes) -> tuple[list[str], bool]:
     def add(module: str) -> None:
         if module and module not in modules:
             modules.append(module)
+
+    import pickletools  # noqa: PLC0415  (startup: with pickle, ~2 ms, only for a pickle file)
 
     try:
         for opcode, arg, _pos in pickletools.genops(io.BytesIO(data)):
