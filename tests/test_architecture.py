@@ -262,3 +262,46 @@ def test_reason_reader() -> None:
         "imported once here")
     assert _reason("    import h5py  # noqa: PLC0415") == ""
     assert _reason("    import h5py") == ""
+
+
+# What each package may import (its __init__ docstring says the same; docs/DESIGN.md draws
+# it).  Areas are the first name under envdoctor/ ("checks", "verify_results"...).  Only
+# the packages whose rules are settled are listed; the others (commands/, render/, rlang/,
+# the top-level feature modules) are being reshaped.
+ALLOWED_AREAS = {
+    "jsonable": set(),
+    "probe": {"errors"},
+    "modelfiles": {"errors", "types"},
+    "inventory": {"errors", "types", "probe"},
+    "discovery": {"errors", "types", "inventory"},
+    "verify_results": {"jsonable", "types"},
+    "checks": {"errors", "types", "knowledge", "fixes", "inventory", "modelfiles", "rlang",
+               "explain", "verify_results"},
+    "repair": {"app", "checks", "discovery", "errors", "fixes", "inventory", "knowledge",
+               "probe", "types", "verify"},
+}
+OBSERVED_ONLY = {"explain", "verify_results"}
+"""Areas that in checks/ only ``checks/observed.py`` (findings from real runs) may import."""
+
+
+def _area(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_packages_import_only_what_their_docstring_allows() -> None:
+    graph = import_graph()
+    wrong = []
+    for module, targets in sorted(graph.items()):
+        area = _area(module)
+        if area not in ALLOWED_AREAS:
+            continue
+        for target in sorted(targets):
+            other = _area(target)
+            if other == area:
+                continue
+            if other not in ALLOWED_AREAS[area] or (
+                area == "checks" and other in OBSERVED_ONLY
+                and module != "envdoctor.checks.observed"):
+                wrong.append(f"{module} -> {target}")
+    assert wrong == []

@@ -12,6 +12,13 @@ Sources (one module each; the layouts they read are listed in
 project's environments, ``PATH`` (pyenv shims resolved), pyenv, conda, venv homes
 (reticulate, virtualenvwrapper, pipenv, poetry), uv, pipx, reticulate's variables and
 Windows (PEP 514, ``py``).
+
+Here: the sources, :mod:`~envdoctor.discovery._layout` (a found path to a
+:class:`Candidate`; its prefix / ``pyvenv.cfg`` / "is this Python" rules are
+:mod:`envdoctor.inventory.layout`'s), ``_places`` (well-known directories) and ``_fs``
+(never-raising file-system helpers).  May import :mod:`envdoctor.errors`,
+:mod:`envdoctor.types` and :mod:`envdoctor.inventory`; never the checks, the pipeline or a
+command.
 """
 
 from __future__ import annotations
