@@ -182,7 +182,7 @@ def timed(name: str, fn: Callable[[], Any], input_name: Optional[str] = None) ->
 def dist_versions() -> dict[str, Optional[str]]:
     """Return ``{distribution: version or None}`` read with importlib.metadata."""
     try:
-        from importlib import metadata
+        from importlib import metadata  # noqa: PLC0415  (Python 3.7 has none)
     except ImportError:  # Python 3.7
         return {}
     versions: dict[str, Optional[str]] = {}
@@ -195,7 +195,7 @@ def dist_versions() -> dict[str, Optional[str]]:
 
 
 def _find_spec(name: str) -> bool:
-    import importlib.util
+    import importlib.util  # noqa: PLC0415  (harness: stdlib, only when a module is looked up)
 
     try:
         return importlib.util.find_spec(name) is not None
@@ -743,7 +743,7 @@ def limit_memory(limit: Optional[int]) -> None:
     if not limit:
         return
     try:
-        import resource
+        import resource  # noqa: PLC0415  (POSIX only)
     except ImportError:  # not POSIX
         return
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -767,7 +767,7 @@ def sandbox_facts() -> dict[str, Any]:
     with contextlib.suppress(Exception):
         facts["stdin_is_devnull"] = os.path.samefile("/proc/self/fd/0", os.devnull)
     with contextlib.suppress(Exception):
-        import resource
+        import resource  # noqa: PLC0415  (POSIX only)
 
         soft = resource.getrlimit(resource.RLIMIT_AS)[0]
         facts["rlimit_as"] = None if soft == resource.RLIM_INFINITY else int(soft)

@@ -5,6 +5,19 @@ in one module per concern.  :data:`CHECKS` lists them in order, each marked ``"m
 findings are about the model file in this environment) or ``"env"`` (about the environment
 alone; the orchestrator reports those once).  Severity ``error`` means: loading with the
 format's standard loader, or the first forward pass on a correct float32 input, will fail.
+
+Here: the registry (:data:`CHECKS`, :func:`run_checks`, :func:`verdict`), one module per
+concern, :mod:`~envdoctor.checks.runtime` (which Keras ``load_model`` really is, and
+``finding()``), and :mod:`~envdoctor.checks.observed`, which is not a static check: it
+turns what a real load (:mod:`envdoctor.verify_results`) or a pasted error
+(:mod:`envdoctor.explain`) showed into ED0xx findings.
+
+May import :mod:`envdoctor.types`, :mod:`envdoctor.knowledge`, :mod:`envdoctor.fixes`,
+:mod:`envdoctor.inventory` (``module_importable``, ``pip_check``),
+:mod:`envdoctor.modelfiles` (bounded raw reads, ``rawconfig``), :mod:`envdoctor.rlang`
+(the R session, ED7xx) and, for ``observed`` only, :mod:`envdoctor.explain` and
+:mod:`envdoctor.verify_results`.  Never the pipeline (:mod:`envdoctor.app`),
+:mod:`envdoctor.verify`, :mod:`envdoctor.repair`, a command or a renderer.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Optional
 
-from envdoctor import fixes
+from envdoctor import fixes, inventory
 from envdoctor.checks.runtime import KerasRuntime, effective_keras, finding, runtime_evidence
 from envdoctor.fixes import lit
 from envdoctor.knowledge import tables
@@ -37,11 +37,7 @@ COMPILE_PREFIXES = ("compile_config", "training_config")
 
 def _importable(env: Environment, module: str) -> Optional[bool]:
     try:
-        from envdoctor.inventory import module_importable
-    except ImportError:
-        return None
-    try:
-        return module_importable(env, module)
+        return inventory.module_importable(env, module)
     except Exception:
         return None
 

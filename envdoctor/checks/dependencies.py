@@ -12,7 +12,7 @@ from typing import Optional
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from envdoctor import fixes
+from envdoctor import fixes, inventory
 from envdoctor.checks.runtime import effective_keras, finding, tensorflow_version
 from envdoctor.knowledge import tables
 from envdoctor.knowledge.versions import key, major, minor, satisfies
@@ -181,9 +181,7 @@ def check_pip_conflicts(model: Optional[ModelInfo], env: Environment) -> Iterato
         ED408 finding(s) for this pair, if any.
     """
     try:
-        from envdoctor.inventory import pip_check
-
-        problems = pip_check(env, [n for n in ML_STACK if env.version_of(n)])
+        problems = inventory.pip_check(env, [n for n in ML_STACK if env.version_of(n)])
     except Exception:
         return
     lines = [(d, m) for d, m in problems if d in ML_STACK or any(n in m for n in ML_STACK)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Optional
 
+from envdoctor.checks.r_session import r_input_fixes
 from envdoctor.checks.runtime import effective_keras, finding
 from envdoctor.types import Environment, Finding, InputSpec, ModelInfo, Severity
 
@@ -37,8 +38,6 @@ def check_inputs(model: Optional[ModelInfo], env: Environment) -> Iterator[Findi
     if model is None or not model.inputs:
         return
     lines = [describe_input(s) for s in model.inputs]
-    from envdoctor.checks.r_session import r_input_fixes  # R callers get R code (ED701)
-
     yield finding(
         "ED701",
         Severity.INFO,

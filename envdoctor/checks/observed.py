@@ -6,7 +6,7 @@ what really happened into findings of the same report.
 * ED001 load failed, ED002 first forward pass failed, ED003 float64 input, ED004 wrong-rank
   input, ED005 verify disagrees with the static check, ED006 timeout / crash / memory limit,
   ED007 a fix that needs no change to the environment is verified: from a
-  :class:`envdoctor.verify.ModelRun`.
+  :class:`envdoctor.verify_results.ModelRun`.
 * ED008 error recognized, ED009 error not recognized: from an
   :class:`envdoctor.explain.Explanation`.
 
@@ -17,15 +17,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
+from dataclasses import replace
+from typing import Optional
 
 from envdoctor.checks.runtime import finding
+from envdoctor.explain import (
+    Context,
+    Explanation,
+    Match,
+    ParsedError,
+    classify_parsed,
+    describe,
+    fix_texts,
+    strip_configs,
+)
 from envdoctor.fixes import lit
 from envdoctor.types import Environment, Finding, Fix, ModelInfo, Severity
-
-if TYPE_CHECKING:
-    from envdoctor.explain import Explanation, Match
-    from envdoctor.verify import Attempt, HarnessRun, ModelRun, Step
+from envdoctor.verify_results import Attempt, HarnessRun, ModelRun, Step, endpoint_of
 
 MESSAGE_CHARS = 700
 """Characters of a real message shown in a finding's evidence (the JSON ``verify`` key has
@@ -33,8 +41,6 @@ the whole head and tail)."""
 
 
 def _short(text: Optional[str], limit: int = MESSAGE_CHARS) -> str:
-    from envdoctor.explain import strip_configs
-
     cleaned = strip_configs((text or "").strip())
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
@@ -90,8 +96,6 @@ def classify_step(
     Returns:
         The :class:`envdoctor.explain.Explanation`.
     """
-    from envdoctor.explain import Context, ParsedError, classify_parsed
-
     message = step.error or ""
     chain = (*step.chain, (step.error_type or "", message))
     parsed = ParsedError(step.error_type or "", message, chain, step.frames, "verify")
@@ -170,9 +174,6 @@ def verify_findings(
     Returns:
         Findings with ``model``/``python`` set, errors first.
     """
-    from envdoctor.explain import fix_texts
-    from envdoctor.verify import endpoint_of
-
     out: list[Finding] = []
     endpoint = endpoint_of(model)[0]
     loader = harness.loader or "load_model"
@@ -368,8 +369,6 @@ def explanation_finding(expl: Explanation, model_path: str = "",
     Returns:
         The finding, with ``model``/``python`` set.
     """
-    from envdoctor.explain import describe, fix_texts
-
     parsed = expl.parsed
     head = parsed.headline()
     evidence: list[tuple[str, str]] = [
@@ -409,6 +408,4 @@ def explanation_finding(expl: Explanation, model_path: str = "",
             fixes=fix_texts(best, model_path or None, expl.context.env),
             source=best.cause.source,
         )
-    from dataclasses import replace
-
     return replace(f, model=model_path, python=python)

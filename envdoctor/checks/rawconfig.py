@@ -32,8 +32,8 @@ MAX_CODE_HEADER = 64
 
 def _h5_attr(path: str, name: str) -> Any:
     """Parse a root JSON attribute with the readers' bounds (HDF5 read in a child process)."""
-    from envdoctor.modelfiles.config import load_json_bounded
-    from envdoctor.modelfiles.hdf5 import read_text_attribute
+    from envdoctor.modelfiles.config import load_json_bounded  # noqa: PLC0415  (startup: `envs` loads the checks, not the readers)
+    from envdoctor.modelfiles.hdf5 import read_text_attribute  # noqa: PLC0415  (startup: the HDF5 reader loads only for .h5)
 
     data = read_text_attribute(path, name)
     if data is None or len(data) > MAX_CONFIG_BYTES:
@@ -43,7 +43,7 @@ def _h5_attr(path: str, name: str) -> Any:
 
 def _archive_config(path: str) -> Any:
     """Parse ``config.json`` with the readers' bounds (declared size, ratio, depth...)."""
-    from envdoctor.modelfiles.keras_archive import read_member_json
+    from envdoctor.modelfiles.keras_archive import read_member_json  # noqa: PLC0415  (startup: `envs` loads the checks, not the readers)
 
     with zipfile.ZipFile(path) as z:
         info = z.getinfo("config.json")

@@ -12,6 +12,14 @@ Sources (one module each; the layouts they read are listed in
 project's environments, ``PATH`` (pyenv shims resolved), pyenv, conda, venv homes
 (reticulate, virtualenvwrapper, pipenv, poetry), uv, pipx, reticulate's variables and
 Windows (PEP 514, ``py``).
+
+Here: the sources, :mod:`~envdoctor.discovery._layout` (a found path to a
+:class:`Candidate`; its prefix / ``pyvenv.cfg`` / "is this Python" rules are
+:mod:`envdoctor.inventory.layout`'s), ``_places`` (well-known directories) and ``_fs``
+(the never-raising file-system helpers of the leaf :mod:`envdoctor.fsread`, which also
+records a walk for the warm ``which --for-r`` path).  May import :mod:`envdoctor.errors`,
+:mod:`envdoctor.types`, :mod:`envdoctor.fsread` and :mod:`envdoctor.inventory`; never the
+checks, the pipeline or a command.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from envdoctor.discovery import (
 )
 from envdoctor.discovery._base import KINDS, Candidate, Context, Source
 from envdoctor.errors import EnvironmentReadError
+from envdoctor.inventory import read_environment
 from envdoctor.types import Environment
 
 __all__ = [
@@ -177,8 +186,6 @@ def read_candidates(
         :class:`~envdoctor.errors.EnvironmentReadError` text).  Never raises for one
         environment.
     """
-    from envdoctor.inventory import read_environment
-
     items = list(cands)
 
     def one(cand: Candidate) -> tuple[Candidate, Optional[Environment], Optional[str]]:

@@ -20,6 +20,7 @@ from typing import Optional
 
 from envdoctor.discovery import _fs, _places
 from envdoctor.discovery._base import Candidate, Context
+from envdoctor.inventory import layout
 
 INTERPRETER_NAMES = (
     os.path.join("bin", "python"),
@@ -109,66 +110,16 @@ def interpreter_problem(python: str) -> Optional[str]:
     return None
 
 
-def prefix_of(python: str) -> str:
-    r"""Return the environment prefix implied by the interpreter's location.
-
-    ``<p>/bin/python*`` and ``<p>\Scripts\python.exe`` give ``<p>``; ``<p>\python.exe``
-    (conda and python.org installs on Windows) gives ``<p>``.  When that directory shows
-    no sign of a Python installation (``/bin/python3`` on a merged-/usr system), the
-    interpreter's real path is used instead.
-
-    Args:
-        python: the interpreter path.
-
-    Returns:
-        The prefix (absolute).
-    """
-    prefix = _raw_prefix(os.path.abspath(python))
-    if not has_evidence(prefix) and _fs.lexists(python):
-        real = _raw_prefix(_fs.realpath(python))
-        if has_evidence(real):
-            return real
-    return prefix
-
-
-def _raw_prefix(absolute: str) -> str:
-    bindir = os.path.dirname(absolute)
-    if os.path.basename(bindir).lower() in ("bin", "scripts"):
-        return os.path.dirname(bindir)
-    return bindir
-
-
-def has_evidence(prefix: str) -> bool:
-    """True when ``prefix`` is visibly a Python environment or installation.
-
-    Evidence: ``pyvenv.cfg``, ``conda-meta/``, ``lib/python*`` or ``lib/pypy*``,
-    ``Lib/os.py`` (Windows), a ``pythonXY.dll`` at the root.
-    """
-    if _fs.isfile(os.path.join(prefix, "pyvenv.cfg")) or _fs.isdir(
-        os.path.join(prefix, "conda-meta")
-    ):
-        return True
-    for libname in ("lib", "lib64"):
-        if any(
-            n.startswith(("python", "pypy")) for n in _fs.entries(os.path.join(prefix, libname))
-        ):
-            return True
-    if _fs.isfile(os.path.join(prefix, "Lib", "os.py")):
-        return True
-    return any(re.match(r"^python\d+t?\.dll$", n, re.I) for n in _fs.entries(prefix))
+# The layout rules are the inventory's (one copy): discovery asks the looser "any sign of
+# Python here?" (shows_python) and resolves a found interpreter's prefix its own way
+# (environment_prefix); read_environment uses the strict has_evidence.
+prefix_of = layout.environment_prefix
+has_evidence = layout.shows_python
 
 
 def read_pyvenv_cfg(prefix: str) -> Optional[dict[str, str]]:
     """Return ``prefix/pyvenv.cfg`` as a dict (keys lower-cased), or None when absent."""
-    text = _fs.read_small(os.path.join(prefix, "pyvenv.cfg"), 64 * 1024)
-    if text is None:
-        return None
-    cfg: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep and not line.lstrip().startswith("#"):
-            cfg[key.strip().lower()] = value.strip()
-    return cfg
+    return layout.read_pyvenv_cfg(os.path.join(prefix, "pyvenv.cfg"))
 
 
 def classify(ctx: Context, prefix: str, *, look_inside: bool = True) -> str:

@@ -229,7 +229,7 @@ def find(ctx: Context) -> Iterator[Candidate]:
         Candidates named ``"<Company>/<Tag>"``, ``"py -V:<tag>"`` or the directory name.
     """
     if sys.platform == "win32":
-        import winreg
+        import winreg  # noqa: PLC0415  (Windows only)
 
         for exe, label in pep514_interpreters(read_registry(winreg)):
             yield _layout.from_python(ctx, exe, name=label, notes=(f"PEP 514 registry: {label}",))

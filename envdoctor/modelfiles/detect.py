@@ -39,7 +39,6 @@ import errno
 import io
 import lzma
 import os
-import pickletools
 import re
 import stat
 import zipfile
@@ -47,6 +46,7 @@ import zlib
 from typing import Any, Callable, Optional
 
 from envdoctor.errors import ModelFileError
+from envdoctor.modelfiles.config import load_json_bounded
 from envdoctor.modelfiles.lfs import GIT_LFS_PREFIX, LFS_NEEDS, lfs_pointer_info
 from envdoctor.modelfiles.limits import (
     MAX_JSON_BYTES,
@@ -61,7 +61,12 @@ from envdoctor.modelfiles.protowire import (
     field_budget,
     scan,
 )
-from envdoctor.modelfiles.safe_open import open_regular, read_limited
+from envdoctor.modelfiles.safe_open import (
+    directory_size,
+    open_regular,
+    read_bounded,
+    read_limited,
+)
 from envdoctor.types import ModelFormat, ModelInfo
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -177,8 +182,6 @@ def _read_tail(path: str, size: int) -> bytes:
 
 
 def _read_all(path: str, limit: int, what: str) -> bytes:
-    from envdoctor.modelfiles.savedmodel import read_bounded
-
     try:
         return read_bounded(path, limit)
     except ValueError as exc:
@@ -372,6 +375,8 @@ def _scan_pickle(data: bytes) -> tuple[list[str], bool]:
     def add(module: str) -> None:
         if module and module not in modules:
             modules.append(module)
+
+    import pickletools  # noqa: PLC0415  (startup: with pickle, ~2 ms, only for a pickle file)
 
     try:
         for opcode, arg, _pos in pickletools.genops(io.BytesIO(data)):
@@ -579,7 +584,7 @@ def _protobuf_model(path: str, size: int) -> Optional[ModelInfo]:
             size_bytes=size,
             notes=tuple(notes),
         )
-    from envdoctor.modelfiles.savedmodel import parse_meta_graph_def, parse_saved_model_pb
+    from envdoctor.modelfiles.savedmodel import parse_meta_graph_def, parse_saved_model_pb  # noqa: PLC0415  (startup: the SavedModel reader loads only when needed)
 
     try:
         _, metas, _ = parse_saved_model_pb(data)
@@ -640,7 +645,7 @@ def _zip_model(path: str, size: int) -> ModelInfo:
     if len(names) > MAX_ZIP_MEMBERS:
         raise ModelFileError(path, f"zip with {len(names)} members (over the limit)")
     if "config.json" in names:
-        from envdoctor.modelfiles.keras_archive import read_keras_archive
+        from envdoctor.modelfiles.keras_archive import read_keras_archive  # noqa: PLC0415  (startup: a reader loads only for its format)
 
         info = read_keras_archive(path)
         if not path.lower().endswith(".keras"):
@@ -679,7 +684,7 @@ def _zip_model(path: str, size: int) -> ModelInfo:
 
 
 def _keras_config_api() -> tuple[Callable[[Any], bool], Callable[[str, bytes], ModelInfo]]:
-    from envdoctor.modelfiles.config_json import looks_like_keras_config, read_config_json
+    from envdoctor.modelfiles.config_json import looks_like_keras_config, read_config_json  # noqa: PLC0415  (startup: the .json reader loads only for .json)
 
     return looks_like_keras_config, read_config_json
 
@@ -690,8 +695,6 @@ def _json_model(path: str, size: int, head: bytes) -> ModelInfo:
             path, f"JSON file of {size} bytes is over the {MAX_JSON_BYTES}-byte limit"
         )
     data = _read_all(path, MAX_JSON_BYTES, "JSON file")
-    from envdoctor.modelfiles.config import load_json_bounded
-
     try:
         obj = load_json_bounded(data, "JSON file", path)
     except (ModelFileError, ValueError, RecursionError) as exc:
@@ -762,7 +765,7 @@ def _read_file(path: str, size: int) -> ModelInfo:
         base in ("keras_metadata.pb", "fingerprint.pb")
         and os.path.isfile(os.path.join(parent, "saved_model.pb"))
     ):
-        from envdoctor.modelfiles.savedmodel import read_savedmodel
+        from envdoctor.modelfiles.savedmodel import read_savedmodel  # noqa: PLC0415  (startup: a reader loads only for its format)
 
         info = read_savedmodel(parent)
         return _with_notes(
@@ -801,7 +804,7 @@ def _read_file(path: str, size: int) -> ModelInfo:
     if head.startswith(ZIP_MAGIC) or (head.startswith(ZIP_EMPTY_MAGIC) and size == 22):
         return _zip_model(path, size)
     if any(head[o : o + 8] == HDF5_MAGIC for o in HDF5_OFFSETS):
-        from envdoctor.modelfiles.hdf5 import read_hdf5
+        from envdoctor.modelfiles.hdf5 import read_hdf5  # noqa: PLC0415  (startup: the HDF5 reader and h5py load only for .h5)
 
         return _suffix_note(path, read_hdf5(path))
     if head[4:8] == TFLITE_IDENTIFIER:
@@ -855,7 +858,7 @@ def _read_file(path: str, size: int) -> ModelInfo:
 
 
 def _session_bundle(path: str, directory: str) -> ModelInfo:
-    from envdoctor.modelfiles.savedmodel import directory_size, parse_meta_graph_def
+    from envdoctor.modelfiles.savedmodel import parse_meta_graph_def  # noqa: PLC0415  (startup: the SavedModel reader loads only when needed)
 
     size, notes = directory_size(directory)
     version = ""
@@ -890,19 +893,17 @@ def _read_directory(path: str) -> ModelInfo:
     if not names:
         return _empty(path, "an empty directory")
     if "saved_model.pb" in names or "saved_model.pbtxt" in names:
-        from envdoctor.modelfiles.savedmodel import read_savedmodel
+        from envdoctor.modelfiles.savedmodel import read_savedmodel  # noqa: PLC0415  (startup: a reader loads only for its format)
 
         return read_savedmodel(path)
     if "config.json" in names and "metadata.json" in names:
-        from envdoctor.modelfiles.keras_archive import read_keras_archive
+        from envdoctor.modelfiles.keras_archive import read_keras_archive  # noqa: PLC0415  (startup: a reader loads only for its format)
 
         return read_keras_archive(path)
     if "export.meta" in names:
         return _session_bundle(path, path)
     prefix = _directory_checkpoint(path, names)
     if prefix is not None:
-        from envdoctor.modelfiles.savedmodel import directory_size
-
         size, size_notes = directory_size(path)
         parent = os.path.dirname(os.path.abspath(path))
         if os.path.basename(os.path.abspath(path)) == "variables" and os.path.isfile(
@@ -913,8 +914,6 @@ def _read_directory(path: str) -> ModelInfo:
                 "to load the whole model"
             )
         return _checkpoint_model(path, prefix, size, *size_notes)
-    from envdoctor.modelfiles.savedmodel import directory_size
-
     size, size_notes = directory_size(path)
     if "variables" in names and os.path.isdir(os.path.join(path, "variables")):
         return _unknown(
@@ -1026,7 +1025,7 @@ def read_model(path: str) -> ModelInfo:
             path, f"unexpected error while reading: {type(exc).__name__}: {detail}"
         ) from exc
     try:
-        from envdoctor.modelfiles.sidecar import read_sidecars
+        from envdoctor.modelfiles.sidecar import read_sidecars  # noqa: PLC0415  (startup: sidecars are read only beside a model)
 
         sidecar = read_sidecars(path)
     except Exception as exc:

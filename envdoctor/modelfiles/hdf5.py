@@ -100,7 +100,7 @@ def read_text_attribute(path: str, name: str) -> Optional[bytes]:
 
     def read(p: str) -> Optional[bytes]:
         try:
-            import h5py
+            import h5py  # noqa: PLC0415  (startup: h5py loads only to read HDF5)
 
             with h5py.File(p, "r") as root:
                 return _attr(root.attrs, name, p)
@@ -128,7 +128,7 @@ def _in_child(path: str, reader: Callable[[str], object]) -> object:
             ``ModelFileError``), or the child timed out, crashed or ran out of memory.
     """
     try:
-        import h5py  # noqa: F401  (imported once here, not in every child)
+        import h5py  # noqa: PLC0415, F401  (startup: h5py loads only to read HDF5)
     except ImportError:
         raise ModelFileError(path, "h5py is not installed: cannot read HDF5 files") from None
 
@@ -171,7 +171,7 @@ def _quiet_child(keep_fd: int) -> None:
     ends it after ``HDF5_TIMEOUT`` + 5 s even then: SIGALRM's default action kills the
     process, whatever the HDF5 library is doing.
     """
-    import faulthandler
+    import faulthandler  # noqa: PLC0415  (only in the forked child)
 
     if faulthandler.is_enabled():
         faulthandler.disable()
@@ -198,7 +198,7 @@ def _max_fd() -> int:
 def _cap_address_space() -> None:
     """Cap the child's address space at what it has now plus the headroom (best effort)."""
     try:
-        import resource
+        import resource  # noqa: PLC0415  (POSIX only, in the child)
 
         with open("/proc/self/statm") as fh:
             current = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
@@ -261,7 +261,7 @@ def _collect(path: str, pid: int, read_fd: int) -> object:
 def _read_hdf5(path: str) -> ModelInfo:
     """Read the file in this process (see :func:`read_hdf5`)."""
     try:
-        import h5py
+        import h5py  # noqa: PLC0415  (startup: h5py loads only to read HDF5)
     except ImportError:
         raise ModelFileError(path, "h5py is not installed: cannot read HDF5 files") from None
     try:

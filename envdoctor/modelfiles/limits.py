@@ -49,3 +49,6 @@ MAX_LAYERS = 200_000
 
 SNIFF_BYTES = 4096
 """Bytes read from the head of a file to detect its format."""
+
+MAX_WALK_ENTRIES = 100_000
+"""Most directory entries visited when summing a SavedModel directory's size."""

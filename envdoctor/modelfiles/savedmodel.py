@@ -39,15 +39,21 @@ also collects the ``op`` of every ``graph_def.node`` and every ``library.functio
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
-import stat
 from collections.abc import Iterable
 from typing import Any, Optional
 
 from envdoctor.errors import ModelFileError
+from envdoctor.modelfiles.config import load_json_bounded, needs_extras, walk_config
 from envdoctor.modelfiles.lfs import GIT_LFS_PREFIX, lfs_pointer_info
-from envdoctor.modelfiles.limits import MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_PB_BYTES
+from envdoctor.modelfiles.limits import (
+    MAX_JSON_BYTES,
+    MAX_JSON_DEPTH,
+    MAX_PB_BYTES,
+    MAX_WALK_ENTRIES,
+)
 from envdoctor.modelfiles.protowire import (
     WIRE_LEN,
     Message,
@@ -55,7 +61,12 @@ from envdoctor.modelfiles.protowire import (
     field_budget,
     scan,
 )
-from envdoctor.modelfiles.safe_open import open_regular, read_limited
+from envdoctor.modelfiles.safe_open import (  # directory_size, read_bounded: re-exported
+    directory_size,
+    is_inside,
+    open_regular,
+    read_bounded,
+)
 from envdoctor.types import (
     InputSpec,
     MetaGraphInfo,
@@ -79,9 +90,6 @@ INIT_OP_SIGNATURE = "__saved_model_init_op"
 
 SERVING_DEFAULT = "serving_default"
 """``tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY``."""
-
-MAX_WALK_ENTRIES = 100_000
-"""Most directory entries visited when summing a SavedModel directory's size."""
 
 MAX_KERAS_METADATA_BYTES = MAX_JSON_BYTES
 """Largest ``keras_metadata.pb`` read (bytes); it holds JSON only."""
@@ -319,71 +327,6 @@ def parse_meta_graph_def(data: bytes) -> tuple[MetaGraphInfo, bool]:
         return _meta_graph(message)
 
 
-def read_bounded(path: str, limit: int) -> bytes:
-    """Read a whole file in one bounded read (``limit`` in bytes).
-
-    Raises:
-        OSError: the file cannot be opened or read.
-        ValueError: the file is larger than ``limit`` bytes.
-    """
-    with open_regular(path) as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > limit:
-            raise ValueError(f"{size} bytes is over the {limit}-byte limit")
-        data = read_limited(handle, limit)
-    if len(data) > limit:
-        raise ValueError(f"more than {limit} bytes (the file grew while being read)")
-    return data
-
-
-def _inside(root_real: str, target: str) -> bool:
-    try:
-        return os.path.commonpath([root_real, os.path.realpath(target)]) == root_real
-    except ValueError:
-        return False
-
-
-def directory_size(root: str) -> tuple[int, list[str]]:
-    """Sum the sizes of the regular files under ``root`` without following symlinks.
-
-    Args:
-        root: a directory.
-
-    Returns:
-        ``(total size in bytes, notes)``.  Symbolic links are never counted (targets inside
-        the directory are counted once, as themselves); links that point outside ``root`` and
-        a walk cut short at :data:`MAX_WALK_ENTRIES` entries are reported in the notes.
-    """
-    total = 0
-    seen = 0
-    outside: list[str] = []
-    notes: list[str] = []
-    root_real = os.path.realpath(root)
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        for name in dirnames + filenames:
-            seen += 1
-            full = os.path.join(dirpath, name)
-            try:
-                info = os.lstat(full)
-            except OSError:
-                continue
-            if stat.S_ISLNK(info.st_mode):
-                if not _inside(root_real, full):
-                    outside.append(os.path.relpath(full, root))
-            elif stat.S_ISREG(info.st_mode):
-                total += info.st_size
-        if seen > MAX_WALK_ENTRIES:
-            notes.append(f"more than {MAX_WALK_ENTRIES} entries: the size counts only part of them")
-            break
-    if outside:
-        shown = ", ".join(sorted(outside)[:5]) + (" ..." if len(outside) > 5 else "")
-        notes.append(
-            f"{len(outside)} symbolic link(s) point outside the directory and were not "
-            f"counted in its size: {shown}"
-        )
-    return total, notes
-
-
 def _variables(path: str) -> tuple[bool, int, list[str]]:
     """Inspect ``variables/``: presence, total size (bytes), and notes on missing/LFS shards."""
     var_dir = os.path.join(path, VARIABLES_DIR)
@@ -430,8 +373,6 @@ def _variables(path: str) -> tuple[bool, int, list[str]]:
 
 def _json_object(text: str, path: str) -> tuple[Optional[dict[str, Any]], Optional[str]]:
     """Parse the metadata JSON with the project's bounded parser; ``(object, problem)``."""
-    from envdoctor.modelfiles.config import load_json_bounded
-
     try:
         value = load_json_bounded(text.encode("utf-8"), "keras_metadata.pb metadata", path)
     except ModelFileError as exc:
@@ -655,14 +596,10 @@ def _enrich_from_keras_config(info: ModelInfo, metadata: dict[str, Any]) -> Mode
     The config is walked by :func:`envdoctor.modelfiles.config.walk_config` (data only);
     the signature-derived ``inputs`` are kept.  A config the walker rejects becomes a note.
     """
-    import dataclasses
-
     model_config = metadata.get("model_config")
     if not isinstance(model_config, dict):
         return info
     try:
-        from envdoctor.modelfiles.config import needs_extras, walk_config
-
         summary = walk_config(
             untuple(model_config),
             where=info.path,
@@ -740,7 +677,7 @@ def read_savedmodel(path: str) -> ModelInfo:
     has_fingerprint = os.path.isfile(os.path.join(path, FINGERPRINT_PB))
     has_vars, var_bytes, var_notes = _variables(path)
     size, size_notes = directory_size(path)
-    if os.path.islink(pb) and not _inside(os.path.realpath(path), pb):
+    if os.path.islink(pb) and not is_inside(os.path.realpath(path), pb):
         notes.append("saved_model.pb is a symbolic link to a file outside the directory")
 
     metadata: Optional[dict[str, Any]] = None
@@ -831,6 +768,7 @@ def _str_or_none(value: object) -> Optional[str]:
 
 __all__ = [
     "DTYPE_NAMES",
+    "MAX_WALK_ENTRIES",
     "directory_size",
     "dtype_name",
     "parse_meta_graph_def",

@@ -109,7 +109,7 @@ def parse_requirement_line(line: str, source: str) -> tuple[Optional[str], Optio
         return None, f"{source}: URL or path requirement {text[:60]!r} skipped"
     if text.lower().endswith((".whl", ".tar.gz", ".zip")) and "@" not in text:
         return None, f"{source}: archive requirement {text[:60]!r} skipped"
-    from packaging.requirements import InvalidRequirement, Requirement  # ~30 ms: when needed
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415  (startup: packaging costs ~30 ms, only when a requirement is parsed)
 
     try:
         requirement = Requirement(text)
@@ -198,7 +198,7 @@ def conda_spec_to_pep508(spec: str) -> Optional[str]:
     else:
         version = rest.split()[0]
         result = name + version if version[0] in "<>!~=" else f"{name}=={version}"
-    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415  (startup: packaging costs ~30 ms, only when a requirement is parsed)
 
     try:
         return str(Requirement(result))
@@ -496,8 +496,8 @@ def read_sidecars(model_path: str) -> Optional[Sidecar]:
     for source, version in pythons[1:]:
         if python and not (version.startswith(python) or python.startswith(version)):
             notes.append(f"{source} says Python {version}, {pythons[0][0]} says {python}")
-    from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
+    from packaging.requirements import Requirement  # noqa: PLC0415  (startup: packaging costs ~30 ms, only when a requirement is parsed)
+    from packaging.utils import canonicalize_name  # noqa: PLC0415  (startup: packaging only when a requirement is parsed)
 
     requirements: list[str] = []
     seen: set[str] = set()

@@ -3,6 +3,11 @@
 :func:`run_probe` runs ``_script.py`` (standard library only, Python 2.7 and 3.6+) in
 the target with bounds on time and output; :func:`probe_interpreter` adds an on-disk
 cache so that an interpreter is run at most once while it is unchanged.
+
+Here: ``runner`` (spawn with capped output pumps, timeout, ``kill_tree``,
+``clean_child_env``; :mod:`envdoctor.verify` and :mod:`envdoctor.repair.installer` reuse
+the latter two), ``cache`` and ``_script.py`` (run as a file by the target, never imported
+by envdoctor).  May import :mod:`envdoctor.errors` only.
 """
 
 from __future__ import annotations
