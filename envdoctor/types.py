@@ -8,9 +8,20 @@ into JSON with :func:`envdoctor.render.json_out.to_jsonable`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Optional, Union
+
+
+def canonical_name(name: str) -> str:
+    """Return the PEP 503 normalized distribution name (``"Tf_Keras"`` -> ``"tf-keras"``).
+
+    The rule of ``packaging.utils.canonicalize_name`` (``re.sub(r"[-_.]+", "-", name).lower()``),
+    written out so that reading an environment does not import :mod:`packaging` (whose
+    ``utils`` module loads ``tags``, ``logging`` and ``sysconfig``: start-up time of ``check``).
+    """
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 Shape = tuple[Optional[int], ...]
 """A tensor shape; ``None`` is an unknown dimension (the batch dimension, usually)."""

@@ -1125,3 +1125,55 @@ def test_every_built_env_matches_its_ground_truth(
     assert env.python_version == truth["python"]
     for key, version in truth["versions"].items():
         assert env.version_of(key) == version, key
+
+
+def test_canonical_name_is_packagings_rule() -> None:
+    from packaging.utils import canonicalize_name
+
+    from envdoctor.types import canonical_name
+
+    for name in ("Tf_Keras", "tensorflow-cpu", "ml.dtypes", "A__B--c..D", "zope.interface",
+                 "PyYAML", "typing_extensions", "x", "jax[cuda12]"[:3], "foo-_.bar"):
+        assert canonical_name(name) == canonicalize_name(name), name
+
+
+def test_pip_check_answers_from_its_cache_without_packaging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second check of the same environment reads pip check's answer from the cache:
+    a fresh process answers identically and never imports packaging (issue 14: start-up)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    from envdoctor.inventory import pip_check
+    from envdoctor.types import Environment, Package
+
+    env = Environment(
+        python="/e/bin/python", prefix="/e", kind="venv", manager="pip", python_version="3.11.7",
+        packages={
+            "tensorflow": Package("tensorflow", "2.15.1", ("numpy<2.0.0,>=1.23.5",
+                                                          "tf-keras; extra == 'x'")),
+            "numpy": Package("numpy", "2.1.0"),
+        },
+    )
+    first = pip_check(env, ["tensorflow"])
+    assert first == [("tensorflow", "tensorflow 2.15.1 requires numpy<2.0.0,>=1.23.5, but "
+                                    "2.1.0 is installed")]
+    probe = (
+        "import sys, json\n"
+        "from envdoctor.inventory import pip_check\n"
+        "from envdoctor.types import Environment, Package\n"
+        "env = Environment(python='/e/bin/python', prefix='/e', kind='venv', manager='pip',"
+        " python_version='3.11.7', packages={'tensorflow': Package('tensorflow', '2.15.1',"
+        " ('numpy<2.0.0,>=1.23.5', \"tf-keras; extra == 'x'\")), 'numpy': Package('numpy',"
+        " '2.1.0')})\n"
+        "out = pip_check(env, ['tensorflow'])\n"
+        "print(json.dumps([out, sorted(m for m in sys.modules if m.startswith('packaging'))]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+                          check=True, timeout=120)
+    answer, loaded = json.loads(proc.stdout)
+    assert [tuple(x) for x in answer] == first
+    assert loaded == []
+    # another version installed: another key, computed by the rules again
+    env.packages["numpy"] = Package("numpy", "1.26.4")
+    assert pip_check(env, ["tensorflow"]) == []

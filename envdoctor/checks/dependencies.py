@@ -7,16 +7,17 @@ history), §6.4 (the NumPy 1.x/2.x import failure).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Optional
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from envdoctor import fixes, inventory
 from envdoctor.checks.runtime import effective_keras, finding, tensorflow_version
 from envdoctor.knowledge import tables
 from envdoctor.knowledge.versions import key, major, minor, satisfies
-from envdoctor.types import Environment, Finding, ModelFormat, ModelInfo, Severity
+from envdoctor.types import Environment, Finding, ModelFormat, ModelInfo, Severity, canonical_name
 
 ML_STACK = (
     "tensorflow",
@@ -54,6 +55,24 @@ def _tf_requirement(env: Environment, dist: str) -> Optional[str]:
         if pkg is None:
             continue
         for line in pkg.requires:
+            head = re.match(r"\s*([A-Za-z0-9._-]+)", line)
+            if head is None or canonical_name(head.group(1)) != canonical_name(dist):
+                continue  # another distribution: no need to parse it
+            rest = line[head.end():].strip()
+            if ";" in rest:
+                continue  # a marker: not the unconditional requirement
+            if not rest.startswith("[") and "@" not in rest:
+                # "protobuf>=3.20.3,<5" or "protobuf (>=3.20.3)": a specifier set alone, read
+                # without packaging.requirements (~30 ms of start-up)
+                try:
+                    return str(SpecifierSet(rest.strip("() "))) or None
+                except InvalidSpecifier:
+                    continue
+            from packaging.requirements import (  # noqa: PLC0415  (startup: packaging ~30 ms, only for extras/URLs)
+                InvalidRequirement,
+                Requirement,
+            )
+
             try:
                 req = Requirement(line)
             except InvalidRequirement:

@@ -10,13 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Optional
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from envdoctor import fixes
 from envdoctor.checks.runtime import finding
 from envdoctor.knowledge.versions import python_minor, satisfies
-from envdoctor.types import Environment, Finding, ModelInfo, Severity
+from envdoctor.types import Environment, Finding, ModelInfo, Severity, canonical_name
 
 
 def check_sidecar_pins(model: Optional[ModelInfo], env: Environment) -> Iterator[Finding]:
@@ -29,6 +26,11 @@ def check_sidecar_pins(model: Optional[ModelInfo], env: Environment) -> Iterator
         return
     bad: list[tuple[str, str]] = []
     reqs: list[str] = []
+    from packaging.requirements import (  # noqa: PLC0415  (startup: packaging ~30 ms, only with a sidecar)
+        InvalidRequirement,
+        Requirement,
+    )
+
     py = python_minor(env.python_version)
     for line in model.sidecar.requirements:
         try:
@@ -39,7 +41,7 @@ def check_sidecar_pins(model: Optional[ModelInfo], env: Environment) -> Iterator
             here = {"python_version": f"{py[0]}.{py[1]}", "python_full_version": env.python_version}
             if not req.marker.evaluate(here):
                 continue
-        current = env.version_of(canonicalize_name(req.name))
+        current = env.version_of(canonical_name(req.name))
         spec = str(req.specifier)
         if current is None or (spec and satisfies(current, spec) is False):
             bad.append(

@@ -23,10 +23,9 @@ import re
 from collections.abc import Iterator
 from typing import Optional
 
-from packaging.utils import canonicalize_name
-
 from envdoctor.discovery import _fs, _layout, _places
 from envdoctor.discovery._base import Candidate, Context
+from envdoctor.types import canonical_name
 
 NAME = "project"
 
@@ -97,7 +96,7 @@ def poetry_env_prefix(name: str, project_dir: str) -> str:
     Returns:
         E.g. ``"my-project-Xy3_AbCd"``.
     """
-    sanitized = re.sub(r'[ $`!*@"\\\r\n\t]', "_", canonicalize_name(name))[:42]
+    sanitized = re.sub(r'[ $`!*@"\\\r\n\t]', "_", canonical_name(name))[:42]
     cwd = os.path.normcase(_fs.realpath(project_dir))
     digest = hashlib.sha256(cwd.encode("utf-8", "surrogateescape")).digest()
     return f"{sanitized}-{base64.urlsafe_b64encode(digest).decode()[:8]}"
@@ -140,7 +139,7 @@ def _poetry(ctx: Context) -> Iterator[Candidate]:
     if not name:
         return
     exact = poetry_env_prefix(name, project_dir) + "-py"
-    short = re.sub(r'[ $`!*@"\\\r\n\t]', "_", canonicalize_name(name))[:42]
+    short = re.sub(r'[ $`!*@"\\\r\n\t]', "_", canonical_name(name))[:42]
     loose = re.compile(re.escape(short) + r"-[A-Za-z0-9_\-]{8}-py\d")
     found, is_exact = _matching(_places.poetry_venv_dirs(ctx), exact, loose)
     for path in found:

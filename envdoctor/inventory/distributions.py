@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 import importlib_metadata
-from packaging.utils import canonicalize_name
 
 from envdoctor.inventory.layout import is_file, list_dir, read_small, real_key
-from envdoctor.types import Package
+from envdoctor.types import Package, canonical_name
 
 MAX_METADATA_BYTES = 16 * 1024 * 1024
 """Largest METADATA / PKG-INFO accepted (bytes); bigger ones are treated as broken."""
@@ -139,7 +138,7 @@ def _read_dist(dist: importlib_metadata.Distribution) -> _DistRead:
             installer = raw.strip().splitlines()[0][:100]
     rp = headers.get("requires-python")
     pkg = Package(
-        name=canonicalize_name(name),
+        name=canonical_name(name),
         version=version,
         requires=requires,
         requires_python=rp[0] if rp and rp[0] else None,
@@ -197,7 +196,7 @@ def read_distributions(search: Sequence[str], pythonpath: Sequence[str]) -> Dist
 def add_conda_packages(prefix: str, dists: Dists, notes: list[str]) -> None:
     """Add conda records missing from the dist-info set; mark conda-installed ones."""
     for name, version in _conda_records(prefix, notes):
-        key = canonicalize_name(name)
+        key = canonical_name(name)
         prev = dists.packages.get(key)
         if prev is None:
             dists.packages[key] = Package(

@@ -33,16 +33,10 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from envdoctor.errors import EnvdoctorError
-from envdoctor.types import Environment
+from envdoctor.types import Environment, canonical_name
 
-
-def canonicalize_name(name: str) -> str:
-    """Return the PEP 503 normalized distribution name (``packaging.utils.canonicalize_name``).
-
-    Written out (one substitution) so that ``check``, which builds its closing plan through
-    this module, does not import packaging at start-up.
-    """
-    return re.sub(r"[-_.]+", "-", name).lower()
+canonicalize_name = canonical_name
+"""PEP 503 normalized name (:func:`envdoctor.types.canonical_name`)."""
 
 
 CONDA_TOOLS = ("conda", "mamba", "micromamba")
