@@ -331,14 +331,18 @@ def _r_py_require(report: Report) -> Any:
 def _plans(report: Report) -> tuple[Plan, ...]:
     """The closing plan of ``check``: one per environment with errors (none without errors).
 
-    Built here, at the top, from the report (:func:`envdoctor.fix.report_plans`), and handed
-    to the renderers, which import no planning code.
+    It covers the warnings too (a pinned requirements file beside the model, an advisory),
+    so that the one merged install command is the only one the user runs; it is what
+    ``envdoctor fix --severity warning`` plans.  Built here, at the top, from the report
+    (:func:`envdoctor.fix.report_plans`), and handed to the renderers, which import no
+    planning code.
     """
     if report.candidates or not any(f.severity.value == "error" for f in report.findings):
         return ()
     from envdoctor.fix import report_plans
+    from envdoctor.types import Severity
 
-    return report_plans(report)
+    return report_plans(report, Severity.WARNING)
 
 
 def _serialize(report: Report, command: str, fmt: str,

@@ -986,3 +986,25 @@ def test_damaged_distributions_are_found_from_their_record(broken_env: dict[str,
     ]
     assert snapshot.repair_argv(python, ["x==1"], ("uv",), conda=True) is None
     assert snapshot.repair_argv(python, [], ("uv",)) is None
+
+
+def test_check_plan_is_one_command_for_the_error_and_the_pins_beside_the_model() -> None:
+    """Issue 11's case: ED409 asks for ``tensorflow==<minor>.*`` and the requirements file
+    beside the model (ED801, a warning) pins ``tensorflow-cpu==X.Y.Z``: the report ends with
+    one install command holding both, for this environment's real interpreter, and names the
+    ``fix`` command whose dry run shows the same plan."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "envdoctor", "check", str(REPO / "examples" / "lstm.keras")],
+        capture_output=True, text=True, cwd=str(REPO), timeout=120, check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("Plan for "))
+    steps = [ln for ln in lines[start:] if ln[:5].strip()[:2].rstrip(".").isdigit()]
+    assert len(steps) == 1 and "ED409" in steps[0] and "ED801" in steps[0], lines[start:]
+    command = lines[lines.index(steps[0]) + 1].strip()
+    assert command.startswith(f"{sys.executable} -m pip install") or "pip install" in command
+    tf = [w for w in command.split() if "tensorflow" in w]
+    assert len(tf) == 1 and ".*" in tf[0] and "==" in tf[0].split(",")[-1], command
+    assert any("--severity warning" in ln for ln in lines[start:])

@@ -413,7 +413,8 @@ def plan_text_lines(report: Report, plans: Sequence[Plan]) -> list[str]:
             continue
         env = plan.env
         lines.append("")
-        lines.append(f"Plan for {env.prefix}: run once, in order (fixes the errors)")
+        covers = "errors and warnings" if plan.severity.value == "warning" else "errors"
+        lines.append(f"Plan for {env.prefix}: run once, in order (fixes the {covers})")
         for number, item in enumerate(items, 1):
             lines += item_lines(number, item)
         for warning in plan.warnings:
@@ -421,7 +422,9 @@ def plan_text_lines(report: Report, plans: Sequence[Plan]) -> list[str]:
         if plan.steps:
             models = [m.path for m in report.models]
             lines.append("  The resolver's dry run of this plan (add --yes to apply it):")
-            lines.append(f"      {self_command()} fix {display([*models, '--python', env.python])}")
+            more = ["--severity", "warning"] if plan.severity.value == "warning" else []
+            lines.append(f"      {self_command()} fix "
+                         f"{display([*models, '--python', env.python, *more])}")
     return lines
 
 
