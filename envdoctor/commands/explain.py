@@ -76,7 +76,7 @@ def read_error_argument(value: str) -> str:
 
 
 def _doc_report(args: argparse.Namespace) -> int:
-    from envdoctor.cli import _color
+    from envdoctor.commands._common import _color
     from envdoctor.errors import UsageError
     from envdoctor.explain import cause_by_id, explain_code
     from envdoctor.types import Report
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         UsageError: neither CODE nor --error, both, or an unknown code (exit code 2).
         EnvdoctorError: an unreadable --python interpreter (exit code 2).
     """
-    from envdoctor.cli import _color, _exit_for
+    from envdoctor.commands._common import _color, _exit_for
     from envdoctor.errors import UsageError
 
     if args.code and args.error is not None:

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from envdoctor.cli import _color
+    from envdoctor.commands._common import _color
     from envdoctor.errors import UsageError
     from envdoctor.merge import Problem, merge
     from envdoctor.render import merge as render

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         UsageError: bad option values (exit code 2).
         EnvdoctorError: unreadable model or interpreter (exit code 2).
     """
-    from envdoctor.cli import _color, _exit_for, _spinner
+    from envdoctor.commands._common import _color, _exit_for, _spinner
     from envdoctor.errors import UsageError
     from envdoctor.verify import Options, parse_memory, verify_models
 
