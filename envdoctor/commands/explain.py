@@ -17,10 +17,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
-if TYPE_CHECKING:
-    from envdoctor.explain import Explanation, Match
+from envdoctor.render.explain import explanation_json
+
+__all__ = ["MAX_ERROR_BYTES", "explanation_json", "read_error_argument", "register", "run"]
 
 MAX_ERROR_BYTES = 4 * 1024 * 1024
 """Most bytes read from standard input or an error file (bytes)."""
@@ -162,30 +163,3 @@ def run(args: argparse.Namespace) -> int:
 
         render_explain(report, out, color=_color(args, out))
     return _exit_for(report, args.fail_on)
-
-
-def explanation_json(expl: Explanation) -> dict[str, Any]:
-    """The ``explanation`` key: parsed error, best cause, candidates, closest causes."""
-    def match(m: Match) -> dict[str, Any]:
-        return {
-            "id": m.cause.id, "title": m.cause.title, "score": m.score,
-            "confidence": m.confidence, "codes": list(m.cause.codes),
-            "matched": [{"pattern": p, "source": s, "text": line}
-                        for (p, s), line in zip(m.matched, m.lines)],
-            "context": [{"when": w, "weight": n} for w, n in m.context],
-            "related_findings": [f.code for f in m.related],
-        }
-
-    parsed = expl.parsed
-    return {
-        "known": expl.known,
-        "parsed": {
-            "error_type": parsed.error_type, "message": parsed.message,
-            "origin": parsed.origin, "chain": [list(c) for c in parsed.chain],
-            "frames": list(parsed.frames),
-        },
-        "cause": match(expl.best) if expl.best else None,
-        "candidates": [match(m) for m in expl.candidates[:5]],
-        "closest": [{"id": cid, "similarity": sim} for cid, sim in expl.closest],
-        "context": list(expl.context.notes),
-    }

@@ -73,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from envdoctor import app
     from envdoctor.checks import r_session
+    from envdoctor.render.r import reticulate_json
     from envdoctor.rlang import context
-    from envdoctor.rlang.report import reticulate_json, reticulate_report
+    from envdoctor.rlang.report import reticulate_report
     from envdoctor.types import Report, Severity
 
     ctx = context.current()
@@ -136,7 +137,7 @@ def _check(args: argparse.Namespace) -> int:
         out.write(json.dumps(data, sort_keys=True, indent=2) + "\n")
     else:
         from envdoctor.render.console import render_check
-        from envdoctor.rlang.report import render_reticulate
+        from envdoctor.render.r import render_reticulate
 
         color = out.isatty() and not args.no_color and not os.environ.get("NO_COLOR")
         render_check(report, out, color=color)
@@ -215,17 +216,8 @@ def _explain(args: argparse.Namespace) -> int:
         data = envelope(report, "r explain")
         data["recognized"] = bool(found)
         out.write(json.dumps(data, sort_keys=True, indent=2) + "\n")
-    elif not found:
-        out.write(
-            "envdoctor does not recognise this error. With the model, "
-            "envdoctor_check(model) says what fails where.\n"
-        )
     else:
-        from envdoctor.render import console
+        from envdoctor.render.r import render_r_explain
 
-        con = console._console(out, False)
-        for f in found:
-            for indent, line in console._finding_lines(f):
-                console._print(con, indent, line)
-            con.print()
+        render_r_explain(found, out)
     return 0 if found else 1

@@ -1,26 +1,24 @@
 """The R side in the CLI: ``envs --reticulate`` and ``which --for-r``.
 
 :func:`reticulate_report` says which R is installed, which R packages it has, and which
-Python reticulate would bind in a directory and why; :func:`render_reticulate` prints it
-for people and :func:`reticulate_json` for the JSON envelope (key ``"reticulate"``).
-:func:`which_for_r` is ``envdoctor which --for-r``: the best environment that R can bind
-and that loads the models, with the reasons for every environment R cannot bind on stderr.
+Python reticulate would bind in a directory and why; :func:`envdoctor.render.r.render_reticulate`
+prints it for people and :func:`envdoctor.render.r.reticulate_json` for the JSON envelope
+(key ``"reticulate"``).  :func:`which_for_r` is ``envdoctor which --for-r``: the best
+environment that R can bind and that loads the models, with the reasons for every
+environment R cannot bind on stderr.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional, TextIO
 
-from envdoctor.fixes import lit
 from envdoctor.rlang import context
-from envdoctor.rlang.r_packages import WATCHED, RInstall, read_r_install
-from envdoctor.rlang.reticulate import Binding, iter_steps, resolve
+from envdoctor.rlang.r_packages import RInstall, read_r_install
+from envdoctor.rlang.reticulate import Binding, resolve
 
 R_ONLY_CODES = ("ED901", "ED903")
 """Error codes that make an environment unusable from R only (Python could load the model)."""
@@ -74,102 +72,6 @@ def reticulate_report(
         r_env.update(install.environ)
     binding = resolve(r_env, where, required_module=required_module, reticulate_version=version)
     return ReticulateReport(r=install, binding=binding, cwd=where)
-
-
-def reticulate_json(report: ReticulateReport) -> dict[str, Any]:
-    """The ``"reticulate"`` value of the JSON envelope (``envs --reticulate``)."""
-    from envdoctor.render.json_out import to_jsonable
-
-    data: dict[str, Any] = to_jsonable(report)
-    data["r"].pop("environ", None)
-    return data
-
-
-def _wrap(out: TextIO, indent: int, text: str, width: Optional[int] = None) -> None:
-    """Write ``text`` wrapped between words at ``width`` (default ``COLUMNS``, else 80).
-
-    Words (paths) are never broken: a longer word makes a longer line.
-    """
-    if width is None:
-        from envdoctor.render.console import pipe_width
-
-        width = pipe_width()
-    lines = textwrap.wrap(
-        text,
-        width=width,
-        initial_indent=" " * indent,
-        subsequent_indent=" " * (indent + 2),
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
-    for line in lines or [" " * indent]:
-        out.write(line + "\n")
-
-
-def render_reticulate(report: ReticulateReport, out: TextIO) -> None:
-    """Print the R side for people: R, its packages, reticulate's choice and every step."""
-    r, b = report.r, report.binding
-    out.write("\nR and reticulate\n")
-    if not r.r_home:
-        _wrap(
-            out, 2, "no R installation found (R_HOME unset, no R on PATH, none in the usual places)"
-        )
-    else:
-        libs = ", ".join(p.path for p in r.lib_paths if p.exists)
-        _wrap(out, 2, f"R {r.r_version or '?'} ({r.r_home}); library paths: {libs}")
-        have = [f"{n} {r.packages[n].version}" for n in WATCHED if n in r.packages]
-        missing = [n for n in WATCHED if n not in r.packages]
-        text = "R packages: " + (", ".join(have) or "none of " + ", ".join(WATCHED))
-        if have and missing:
-            text += f" ({', '.join(missing)}: not installed)"
-        _wrap(out, 2, text)
-    version = b.reticulate_version or "1.28 assumed"
-    module = f'import({lit(b.required_module)})' if b.required_module else "py_config()"
-    _wrap(out, 2, f"in {report.cwd}, reticulate {version} with {module}:")
-    if b.error:
-        _wrap(out, 4, f"R stops: {b.error}")
-    if b.python:
-        state = "tries to bind" if b.error else "binds"
-        _wrap(out, 4, f"{state} {b.python}")
-    _wrap(out, 4, f"why: {b.reason}")
-    if b.python and not b.error:
-        module_state = {True: "importable", False: "not importable", None: "unknown"}[b.has_module]
-        details = f"Python {b.python_version or '?'}, NumPy {b.numpy or 'none'}"
-        if b.required_module:
-            details += f", {b.required_module} {module_state}"
-        _wrap(out, 4, details)
-    _wrap(out, 2, f"order of discovery ({b.order}):")
-    for line in iter_steps(b):
-        _wrap(out, 4, line)
-    for note in b.notes:
-        _wrap(out, 2, f"note: {note}")
-    for note in r.notes:
-        _wrap(out, 2, f"note: {note}")
-
-
-def run_envs_reticulate(args: argparse.Namespace, out: TextIO, color: bool) -> int:
-    """``envdoctor envs --reticulate``: the usual listing, then the R side.
-
-    JSON: the ``envs`` envelope with one more key, ``"reticulate"``.
-    """
-    import json
-
-    from envdoctor import app
-
-    report = app.run_all(())
-    rr = reticulate_report(reticulate_version=getattr(args, "reticulate_version", None))
-    if args.format == "json":
-        from envdoctor.render.json_out import envelope
-
-        data = envelope(report, "envs")
-        data["reticulate"] = reticulate_json(rr)
-        out.write(json.dumps(data, sort_keys=True, indent=2) + "\n")
-        return 0
-    from envdoctor.render.console import render_envs
-
-    render_envs(report, out, color=color)
-    render_reticulate(rr, out)
-    return 0
 
 
 def _real(path: str) -> str:
