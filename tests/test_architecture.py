@@ -255,9 +255,10 @@ def test_reason_reader() -> None:
 
 
 # What each package may import (its __init__ docstring says the same; docs/DESIGN.md draws
-# it).  Areas are the first name under envdoctor/ ("checks", "verify_results"...).  Only
-# the packages whose rules are settled are listed; the others (commands/, render/, rlang/,
-# the top-level feature modules) are being reshaped.
+# it).  Areas are the first name under envdoctor/ ("checks", "verify_results"...; "" is
+# envdoctor/__init__).  Only the packages whose rules are settled are listed; the others
+# (rlang/, the top-level feature modules) are being reshaped.  commands/ has its own test
+# below (it may import anything but the CLI).
 ALLOWED_AREAS = {
     "jsonable": set(),
     "fsread": set(),
@@ -268,6 +269,10 @@ ALLOWED_AREAS = {
     "verify_results": {"jsonable", "types"},
     "checks": {"errors", "types", "knowledge", "fixes", "inventory", "modelfiles", "rlang",
                "explain", "verify_results"},
+    # renderers: the results and their display helpers; never app/api/config, the planner
+    # (fix), commands or the CLI
+    "render": {"", "types", "jsonable", "fixes", "checks", "verify", "verify_results", "rlang",
+               "merge", "installer", "snapshot", "envcreate"},
     "repair": {"app", "checks", "discovery", "errors", "fixes", "inventory", "knowledge",
                "probe", "types", "verify"},
 }
@@ -296,3 +301,18 @@ def test_packages_import_only_what_their_docstring_allows() -> None:
                 and module != "envdoctor.checks.observed"):
                 wrong.append(f"{module} -> {target}")
     assert wrong == []
+
+
+def test_only_the_cli_imports_commands_and_commands_never_import_the_cli() -> None:
+    graph = import_graph()
+    into = sorted(m for m, targets in graph.items() if _area(m) != "commands"
+                  and any(_area(t) == "commands" for t in targets))
+    assert into == ["envdoctor.cli"]
+    out = sorted(m for m, targets in graph.items() if _area(m) == "commands"
+                 and "envdoctor.cli" in targets)
+    assert out == []
+    # one module per subcommand, each registered by the CLI's loop
+    from envdoctor.commands import MODULES
+
+    assert {m.rsplit(".", 1)[1] for m in graph if m.startswith("envdoctor.commands.")
+            and not m.rsplit(".", 1)[1].startswith("_")} == set(MODULES)
