@@ -11,9 +11,10 @@ Two calls cover the usual needs::
     for finding in report.findings:
         print(finding.code, finding.severity.value, finding.title)
 
-Both run the same pipeline as ``envdoctor check`` (:func:`envdoctor.app.run`): nothing is
-imported from TensorFlow/Keras and nothing stored in the model file is executed.  They
-print nothing.
+Both run the same pipeline as ``envdoctor check`` (:func:`envdoctor.app.run`, after the
+configuration is merged once by :func:`envdoctor.config.merge_config`): nothing is imported
+from TensorFlow/Keras and nothing stored in the model file is executed.  They print nothing.
+:func:`apply_ignores` is the pipeline's own (:func:`envdoctor.app.apply_ignores`), re-exported.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from envdoctor.app import apply_ignores
 from envdoctor.errors import EnvdoctorError, UsageError
-from envdoctor.types import Finding, IgnoredFinding, Report, Severity, Verdict
+from envdoctor.types import Finding, Report, Severity
 
 if TYPE_CHECKING:
     from envdoctor.config import ProjectConfig
@@ -94,68 +96,6 @@ def failing(report: Report, fail_on: str = "error") -> tuple[Finding, ...]:
     return tuple(sorted(chosen, key=lambda f: -f.severity.rank))
 
 
-def _pair_status(
-    verdict: Verdict, findings: Iterable[Finding], ignore: Mapping[str, str]
-) -> Verdict:
-    """Recompute one verdict without the ignored codes."""
-    codes = tuple(c for c in verdict.codes if c not in ignore)
-    if codes == verdict.codes:
-        return verdict
-    from envdoctor.checks import status_of
-
-    mine = [
-        f
-        for f in findings
-        if f.code in codes and f.model in (verdict.model, "") and f.python in (verdict.python, "")
-    ]
-    return Verdict(model=verdict.model, python=verdict.python, status=status_of(mine), codes=codes)
-
-
-def apply_ignores(report: Report, ignore: Mapping[str, str]) -> Report:
-    """Move the findings whose code a project ignores out of a report.
-
-    Args:
-        report: the pipeline's result.
-        ignore: finding code (``"ED802"``) -> the reason it is ignored.
-
-    Returns:
-        A report whose ``findings``, ``verdicts`` (codes and status) and ``checked`` no
-        longer count the ignored codes; the removed findings are in ``ignored``, each with
-        its reason.  The same report when nothing is ignored.
-    """
-    if not ignore:
-        return report
-    from dataclasses import replace
-
-    from envdoctor.app import summarize
-
-    kept = tuple(f for f in report.findings if f.code not in ignore)
-    gone = tuple(IgnoredFinding(f, ignore[f.code]) for f in report.findings if f.code in ignore)
-    verdicts = tuple(_pair_status(v, report.findings, ignore) for v in report.verdicts)
-    return replace(
-        report,
-        findings=kept,
-        verdicts=verdicts,
-        checked=summarize(kept),
-        ignored=report.ignored + gone,
-    )
-
-
-def _merge(reports: Sequence[Report]) -> Report:
-    """One report for the same models checked against several environments."""
-    from envdoctor.app import summarize
-
-    findings = tuple(f for r in reports for f in r.findings)
-    return Report(
-        models=reports[0].models,
-        environments=tuple(e for r in reports for e in r.environments),
-        findings=findings,
-        verdicts=tuple(v for r in reports for v in r.verdicts),
-        checked=summarize(findings),
-        ignored=tuple(i for r in reports for i in r.ignored),
-    )
-
-
 def _paths(models: Union[PathLike, Iterable[PathLike], None]) -> tuple[str, ...]:
     if models is None:
         return ()
@@ -206,43 +146,33 @@ def check(
             ``ProbeTimeout`` when it must be run and fails or hangs).
     """
     from envdoctor import app
-    from envdoctor.config import (
-        ProjectConfig,
-        expand_environments,
-        expand_models,
-        load_config,
-    )
+    from envdoctor.config import ProjectConfig, load_config, merge_config
 
-    paths = _paths(models)
-    targets = tuple(os.fspath(e) for e in environments)
-    python_path = os.fspath(python) if python is not None else None
-    all_envs = all_environments
-    merged_ignore: dict[str, str] = {}
+    cfg: Optional[ProjectConfig] = None
     if config is not None:
         cfg = config if isinstance(config, ProjectConfig) else load_config(os.fspath(config))
-        if not paths:
-            paths = expand_models(cfg)
-        if python_path is None and not targets and not all_envs:
-            targets = expand_environments(cfg)
-            all_envs = cfg.all_environments
-        merged_ignore.update(cfg.ignore)
-    merged_ignore.update({k.upper(): v for k, v in (ignore or {}).items()})
-    if python_path is not None and (targets or all_envs):
+    plan = merge_config(
+        cfg,
+        models=_paths(models),
+        python=os.fspath(python) if python is not None else None,
+        environments=tuple(os.fspath(e) for e in environments),
+        all_environments=all_environments,
+        ignore=ignore,
+    )
+    if plan.python is not None and (plan.environments or plan.all_environments):
         raise UsageError("give python, environments or all_environments, not several")
-    if all_envs and targets:
+    if plan.all_environments and plan.environments:
         raise UsageError("give environments or all_environments, not both")
-    if len(targets) > 1:
-        report = _merge([app.run(app.Options(models=paths, python=t)) for t in targets])
-    else:
-        report = app.run(
-            app.Options(
-                models=paths,
-                python=targets[0] if targets else python_path,
-                all_envs=all_envs,
-                prefer=prefer,
-            )
+    return app.run(
+        app.Options(
+            models=plan.models,
+            python=plan.python,
+            environments=plan.environments,
+            all_envs=plan.all_environments,
+            prefer=prefer,
+            ignore=plan.ignore,
         )
-    return apply_ignores(report, merged_ignore)
+    )
 
 
 def preflight(

@@ -1,12 +1,19 @@
-"""The orchestrator: read the models, read the environment, check, decide.
+"""The pipeline: read the models, read the environment, check, decide.
 
-It prints nothing; the CLI and the renderers do.  The Python API
-(:func:`envdoctor.check`) is this same function.
+This module is the only caller of the checks (:func:`envdoctor.checks.run_checks` through
+:func:`check_pair`, :func:`envdoctor.checks.verdict` through :func:`judge`) and the only
+builder of a check :class:`~envdoctor.types.Report` (:func:`build_report`), with a project's
+ignored codes applied once, here (:func:`apply_ignores`).  ``check``, ``verify``, ``fix``,
+``env create``, ``explain``, ``r check``/``r explain`` and ``which`` (``--for-r`` too) all
+get their verdicts from it; the Python API (:func:`envdoctor.check`) is a thin wrapper over
+:func:`run` after the configuration is merged (once, :func:`envdoctor.config.merge_config`).
+
+It prints nothing; the CLI and the renderers do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Optional
 
@@ -15,10 +22,13 @@ from envdoctor.types import (
     CheckItem,
     Environment,
     Finding,
+    IgnoredFinding,
     ModelInfo,
     Report,
     Severity,
     Verdict,
+    severity_status,
+    status_rank,
 )
 
 CATEGORIES: tuple[tuple[str, str], ...] = (
@@ -43,12 +53,19 @@ class Options:
     Attributes:
         models: model paths as given by the user (may be empty: environment checks only).
         python: the target interpreter path, or None for the interpreter running envdoctor.
+        environments: several target interpreters/prefixes, checked one after the other
+            into one report (instead of ``python``; one entry is the same as ``python``).
+        all_envs: check against every environment discovery finds, best first.
+        prefer: with ``all_envs``, a name or path fragment preferred among equals.
+        ignore: finding code -> reason; those findings move to ``Report.ignored``.
     """
 
     models: tuple[str, ...] = ()
     python: Optional[str] = None
     all_envs: bool = False
     prefer: Optional[str] = None
+    environments: tuple[str, ...] = ()
+    ignore: Optional[Mapping[str, str]] = None
 
 
 def inspect_model(path: str) -> ModelInfo:
@@ -87,28 +104,92 @@ def run(options: Options) -> Report:
 
     Returns:
         A :class:`Report` with one verdict per (model, environment) pair; with no model,
-        one verdict for the environment alone (``model`` is "").
+        one verdict for the environment alone (``model`` is ""); ``options.ignore``'s codes
+        moved to ``ignored`` (:func:`apply_ignores`).
 
     Raises:
         ModelFileError: a model path is missing or unreadable (exit code 2 in the CLI).
         EnvironmentReadError: the target interpreter cannot be read (exit code 2).
     """
     models = tuple(inspect_model(p) for p in options.models)
-    if options.all_envs:
-        return run_all(models, prefer=options.prefer)
-    return _check_one(models, read_env(options.python))
+    if len(options.environments) > 1:
+        report = merge_reports([assess(models, read_env(t)) for t in options.environments])
+    elif options.all_envs:
+        report = run_all(models, prefer=options.prefer)
+    else:
+        target = options.environments[0] if options.environments else options.python
+        report = assess(models, read_env(target))
+    return apply_ignores(report, options.ignore or {})
 
 
-def _check_one(models: Sequence[ModelInfo], env: Environment) -> Report:
-    from envdoctor.checks import run_checks, verdict
+def check_pair(model: Optional[ModelInfo], env: Environment) -> list[Finding]:
+    """Every static check on one (model, environment) pair: the one door to the checks.
 
+    Args:
+        model: the model, or None for the environment alone.
+        env: the environment (read, or predicted as by ``env create``/``fix``).
+
+    Returns:
+        :func:`envdoctor.checks.run_checks`'s findings (errors first, then by code).
+    """
+    from envdoctor.checks import run_checks
+
+    return run_checks(model, env)
+
+
+def judge(model_path: str, python: str, findings: Iterable[Finding]) -> Verdict:
+    """The verdict of one pair from its findings (:func:`envdoctor.checks.verdict`)."""
+    from envdoctor.checks import verdict
+
+    return verdict(model_path, python, findings)
+
+
+def build_report(
+    models: Sequence[ModelInfo],
+    environments: Sequence[Environment],
+    findings: Sequence[Finding],
+    verdicts: Sequence[Verdict],
+    *,
+    checked: Optional[Sequence[CheckItem]] = None,
+    candidates: Sequence[CandidateInfo] = (),
+    ignored: Sequence[IgnoredFinding] = (),
+) -> Report:
+    """The one constructor of a check :class:`Report` (``check``, ``verify``, ``r check``).
+
+    Args:
+        models: the models as read.
+        environments: the environments checked, in order.
+        findings: every finding kept.
+        verdicts: one per (model, environment) pair.
+        checked: the report lines; None for :func:`summarize` of ``findings``.
+        candidates: the environments discovery found (``--all``).
+        ignored: findings already moved out by :func:`apply_ignores`.
+    """
+    return Report(
+        models=tuple(models),
+        environments=tuple(environments),
+        findings=tuple(findings),
+        verdicts=tuple(verdicts),
+        checked=summarize(findings) if checked is None else tuple(checked),
+        candidates=tuple(candidates),
+        ignored=tuple(ignored),
+    )
+
+
+def assess(models: Sequence[ModelInfo], env: Environment) -> Report:
+    """Check every model (or, with none, the environment alone) in one environment.
+
+    Returns:
+        One verdict per model (one with ``model`` "" when there is none); findings in
+        model order, environment-only ones once.
+    """
     findings: list[Finding] = []
     verdicts: list[Verdict] = []
     targets: Sequence[Optional[ModelInfo]] = models if models else (None,)
     seen_env_codes: set[tuple[str, str]] = set()
     for model in targets:
-        found = run_checks(model, env)
-        verdicts.append(verdict(model.path if model else "", env.python, found))
+        found = check_pair(model, env)
+        verdicts.append(judge(model.path if model else "", env.python, found))
         for f in found:
             # Environment-only findings repeat for every model; report them once.
             key = (f.code, f.title)
@@ -117,12 +198,61 @@ def _check_one(models: Sequence[ModelInfo], env: Environment) -> Report:
             if not f.model:
                 seen_env_codes.add(key)
             findings.append(f)
-    return Report(
-        models=tuple(models),
-        environments=(env,),
-        findings=tuple(findings),
-        verdicts=tuple(verdicts),
-        checked=summarize(findings),
+    return build_report(models, (env,), findings, verdicts)
+
+
+def _pair_status(
+    verdict: Verdict, findings: Iterable[Finding], ignore: Mapping[str, str]
+) -> Verdict:
+    """Recompute one verdict without the ignored codes."""
+    codes = tuple(c for c in verdict.codes if c not in ignore)
+    if codes == verdict.codes:
+        return verdict
+    from envdoctor.checks import status_of
+
+    mine = [
+        f
+        for f in findings
+        if f.code in codes and f.model in (verdict.model, "") and f.python in (verdict.python, "")
+    ]
+    return Verdict(model=verdict.model, python=verdict.python, status=status_of(mine), codes=codes)
+
+
+def apply_ignores(report: Report, ignore: Mapping[str, str]) -> Report:
+    """Move the findings whose code a project ignores out of a report.
+
+    Args:
+        report: the pipeline's result.
+        ignore: finding code (``"ED802"``) -> the reason it is ignored.
+
+    Returns:
+        A report whose ``findings``, ``verdicts`` (codes and status) and ``checked`` no
+        longer count the ignored codes; the removed findings are in ``ignored``, each with
+        its reason.  The same report when nothing is ignored.
+    """
+    if not ignore:
+        return report
+    kept = tuple(f for f in report.findings if f.code not in ignore)
+    gone = tuple(IgnoredFinding(f, ignore[f.code]) for f in report.findings if f.code in ignore)
+    verdicts = tuple(_pair_status(v, report.findings, ignore) for v in report.verdicts)
+    return replace(
+        report,
+        findings=kept,
+        verdicts=verdicts,
+        checked=summarize(kept),
+        ignored=report.ignored + gone,
+    )
+
+
+def merge_reports(reports: Sequence[Report]) -> Report:
+    """One report for the same models checked against several environments, in order."""
+    findings = tuple(f for r in reports for f in r.findings)
+    return build_report(
+        reports[0].models,
+        tuple(e for r in reports for e in r.environments),
+        findings,
+        tuple(v for r in reports for v in r.verdicts),
+        ignored=tuple(i for r in reports for i in r.ignored),
     )
 
 
@@ -144,7 +274,7 @@ def summarize(findings: Sequence[Finding]) -> tuple[CheckItem, ...]:
         errors = sum(1 for f in mine if f.severity is Severity.ERROR)
         warnings = sum(1 for f in mine if f.severity is Severity.WARNING)
         infos = len(mine) - errors - warnings
-        status = "error" if errors else "warning" if warnings else "ok"
+        status = severity_status(f.severity for f in mine)
         parts = []
         if errors:
             parts.append(f"{errors} error{'s' if errors > 1 else ''}")
@@ -157,12 +287,9 @@ def summarize(findings: Sequence[Finding]) -> tuple[CheckItem, ...]:
     return tuple(items)
 
 
-_STATUS_RANK = {"ok": 0, "warning": 1, "error": 2, "broken": 3}
-
-
 def _score(report: Report, cand: CandidateInfo, prefer: Optional[str]) -> tuple[int, ...]:
     """Sort key, best first: worst verdict, then errors, warnings, preference, order."""
-    worst = max((_STATUS_RANK[v.status] for v in report.verdicts), default=0)
+    worst = max((status_rank(v.status) for v in report.verdicts), default=0)
     errors = sum(1 for f in report.findings if f.severity is Severity.ERROR)
     warnings = sum(1 for f in report.findings if f.severity is Severity.WARNING)
     preferred = 0 if prefer and (prefer in cand.name or prefer in cand.python) else 1
@@ -195,7 +322,6 @@ def rank_environments(
         Keras/TensorFlow stack, then fewest errors and warnings, then discovery order
         (active environment, project, PATH, pyenv, conda, ...).
     """
-    from envdoctor.checks import run_checks
     from envdoctor.discovery import discover, read_candidates
 
     ranked: list[tuple[tuple[int, ...], int, Ranked]] = []
@@ -213,13 +339,8 @@ def rank_environments(
         if env is None:
             ranked.append(((9,), order, Ranked(info, None)))
             continue
-        report = _check_one(models, env)
-        env_findings = run_checks(None, env)
-        health = "ok"
-        if any(f.severity is Severity.ERROR for f in env_findings):
-            health = "error"
-        elif any(f.severity is Severity.WARNING for f in env_findings):
-            health = "warning"
+        report = assess(models, env)
+        health = severity_status(f.severity for f in check_pair(None, env))
         info = replace(info, health=health)
         ranked.append((_score(report, info, prefer), order, Ranked(info, report)))
     ranked.sort(key=lambda item: (item[0], item[1]))
@@ -243,11 +364,6 @@ def run_all(models: Sequence[ModelInfo], *, prefer: Optional[str] = None) -> Rep
         envs.extend(r.report.environments)
         findings.extend(r.report.findings)
         verdicts.extend(r.report.verdicts)
-    return Report(
-        models=tuple(models),
-        environments=tuple(envs),
-        findings=tuple(findings),
-        verdicts=tuple(verdicts),
-        checked=summarize(findings),
-        candidates=tuple(r.candidate for r in ranked),
+    return build_report(
+        models, envs, findings, verdicts, candidates=tuple(r.candidate for r in ranked)
     )

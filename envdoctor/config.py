@@ -406,21 +406,64 @@ def plan_check(
     elif use_config:
         found = find_config(start)
         config = load_config(found) if found else None
+    return merge_config(
+        config, models=models, python=python, all_environments=all_environments,
+        fail_on=fail_on,
+    )
+
+
+def merge_config(
+    config: Optional[ProjectConfig],
+    *,
+    models: Sequence[str] = (),
+    python: Optional[str] = None,
+    environments: Sequence[str] = (),
+    all_environments: bool = False,
+    fail_on: Optional[str] = None,
+    ignore: Optional[Mapping[str, str]] = None,
+) -> CheckPlan:
+    """The one merge of what a caller asked for with a project configuration.
+
+    ``envdoctor check`` (through :func:`plan_check`) and :func:`envdoctor.check` both
+    merge here: the arguments win; the configuration's ``models`` apply when ``models`` is
+    empty, its ``environments``/``all_environments`` when neither ``python``,
+    ``environments`` nor ``all_environments`` is given, its ``fail_on`` when ``fail_on``
+    is None (default ``"error"``); ``ignore`` entries merge (keys upper-cased), the
+    argument winning.
+
+    Args:
+        config: the configuration, or None (the arguments alone).
+        models: model paths asked for (empty: the configuration's).
+        python: the one target interpreter asked for, or None.
+        environments: several targets asked for.
+        all_environments: every discovered environment asked for.
+        fail_on: the threshold asked for, or None.
+        ignore: finding code -> reason asked for.
+
+    Returns:
+        The :class:`CheckPlan`.
+
+    Raises:
+        ConfigError: one of the configuration's model patterns matches nothing.
+    """
     chosen = tuple(models)
-    environments: tuple[str, ...] = ()
+    targets = tuple(environments)
     all_envs = all_environments
+    merged_ignore: dict[str, str] = {}
     if config is not None:
         if not chosen:
             chosen = expand_models(config)
-        if python is None and not all_environments:
-            environments = expand_environments(config)
+        if python is None and not targets and not all_envs:
+            targets = expand_environments(config)
             all_envs = config.all_environments
+        merged_ignore.update(config.ignore)
+    merged_ignore.update({k.upper(): v for k, v in (ignore or {}).items()})
     return CheckPlan(
         models=chosen,
         python=python,
-        environments=environments,
+        environments=targets,
         all_environments=all_envs,
         fail_on=fail_on or (config.fail_on if config and config.fail_on else "error"),
-        ignore=dict(config.ignore) if config else {},
+        ignore=merged_ignore,
         config=config,
     )

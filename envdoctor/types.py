@@ -9,6 +9,7 @@ into JSON with :func:`envdoctor.render.json_out.to_jsonable`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Optional, Union
@@ -42,9 +43,50 @@ class Severity(str, Enum):
     INFO = "info"
 
     @property
+    def status(self) -> str:
+        """The status this severity gives a pair on its own (``"ok"`` for info)."""
+        return "ok" if self is Severity.INFO else self.value
+
+    @property
     def rank(self) -> int:
-        """2 for error, 1 for warning, 0 for info (for sorting and thresholds)."""
-        return {"error": 2, "warning": 1, "info": 0}[self.value]
+        """2 for error, 1 for warning, 0 for info (for sorting and thresholds).
+
+        The :func:`status_rank` of :attr:`status`.
+        """
+        return status_rank(self.status)
+
+
+STATUS_ORDER: tuple[str, ...] = ("ok", "warning", "error", "broken")
+"""Every status a verdict (:class:`Verdict`), a report line (:class:`CheckItem`) or a
+discovered environment (:class:`CandidateInfo` ``health``) can have, best first: the one rank
+order of envdoctor (index = rank; :attr:`Severity.rank` is the rank of its status)."""
+
+
+def status_rank(status: str) -> int:
+    """The rank of a status in :data:`STATUS_ORDER`: 0 ``ok`` .. 3 ``broken``.
+
+    Raises:
+        ValueError: not a status.
+    """
+    return STATUS_ORDER.index(status)
+
+
+def worst_status(statuses: Iterable[str]) -> str:
+    """The worst of some statuses by :data:`STATUS_ORDER`; ``"ok"`` when there is none.
+
+    Raises:
+        ValueError: one is not a status.
+    """
+    return max(statuses, key=status_rank, default="ok")
+
+
+def severity_status(severities: Iterable[Severity]) -> str:
+    """The status findings of these severities give.
+
+    ``"error"`` if any error, else ``"warning"`` if any warning, else ``"ok"`` (info
+    alone, or nothing).
+    """
+    return worst_status(s.status for s in severities)
 
 
 class ModelFormat(str, Enum):

@@ -57,6 +57,7 @@ from envdoctor.types import (
     Report,
     Severity,
     Verdict,
+    severity_status,
 )
 from envdoctor.verify_results import (
     DEFAULT_MEMORY,
@@ -597,11 +598,7 @@ def summarize_verify(findings: Sequence[Finding], runs: Sequence[HarnessRun]) ->
     ok = sum(1 for r in runs for m in r.models if m.outcome == "ok")
     fixed = sum(1 for r in runs for m in r.models if m.outcome != "ok" and m.verified_fixes)
     mine = [f for f in findings if f.code.startswith("ED0")]
-    status = "ok"
-    if any(f.severity is Severity.ERROR for f in mine):
-        status = "error"
-    elif any(f.severity is Severity.WARNING for f in mine):
-        status = "warning"
+    status = severity_status(f.severity for f in mine)
     summary = f"{ok} of {total} model load(s) and forward pass(es) worked"
     if fixed:
         summary += f"; a verified fix for {fixed} more"

@@ -16,7 +16,7 @@ from packaging.version import Version
 from test_checks_support import find, make_env, make_model, savedmodel_info
 
 from envdoctor.api import apply_ignores
-from envdoctor.app import _check_one
+from envdoctor.app import assess
 from envdoctor.checks import run_checks, verdict
 from envdoctor.knowledge import tables
 from envdoctor.render.json_out import envelope
@@ -167,7 +167,7 @@ def test_savedmodel_from_a_newer_tensorflow() -> None:
 def test_ignored_ed420_gives_ok_back_and_summary_follows_the_verdict() -> None:
     newer = _next_minor(NEWEST_KERAS)
     env = make_env(_tf_tested_python(), **_known_env(keras=newer))
-    report = _check_one([], env)
+    report = assess([], env)
     assert report.verdicts[0].status == "warning"
     only_info = all(f.severity is Severity.INFO for f in report.findings)
     if only_info:

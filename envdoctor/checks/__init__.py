@@ -44,7 +44,14 @@ from envdoctor.checks import (
     versions,
 )
 from envdoctor.checks.runtime import KerasRuntime, effective_keras
-from envdoctor.types import Environment, Finding, ModelInfo, Severity, Verdict
+from envdoctor.types import (
+    Environment,
+    Finding,
+    ModelInfo,
+    Severity,
+    Verdict,
+    severity_status,
+)
 
 CheckFn = Callable[[Optional[ModelInfo], Environment], Iterable[Finding]]
 
@@ -174,7 +181,7 @@ def status_of(findings: Iterable[Finding]) -> str:
     ``ok``), else ``"ok"``.
     """
     items = list(findings)
-    worst = max((f.severity.rank for f in items), default=0)
-    if worst == 0 and any(f.code in UNVERIFIED_CODES for f in items):
-        worst = 1
-    return {2: "error", 1: "warning"}.get(worst, "ok")
+    status = severity_status(f.severity for f in items)
+    if status == "ok" and any(f.code in UNVERIFIED_CODES for f in items):
+        status = "warning"
+    return status

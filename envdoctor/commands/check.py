@@ -1,7 +1,8 @@
 """``envdoctor check MODEL... [--python PATH | --all] [--for-r]``: the main job.
 
 Predicts whether each model loads and runs a first forward pass in the target environment
-(:func:`envdoctor.api.check`), and how to fix it when it will not (the closing plan,
+(:func:`envdoctor.app.run`, configuration merged by :func:`envdoctor.config.plan_check`),
+and how to fix it when it will not (the closing plan,
 :func:`envdoctor.commands._common._plans`).  Exit codes: 0 no finding at or above
 ``--fail-on``, 1 findings at or above it, 2 bad input, 3 internal error.  Start-up matters
 (R startup scripts run it): this module imports no other command module, and neither rich
@@ -90,16 +91,18 @@ def run(args: argparse.Namespace) -> int:
         config_path=args.config,
         use_config=not args.no_config,
     )
-    from envdoctor.api import check as api_check
+    from envdoctor import app
 
     with _spinner("Reading environments" if plan.all_environments else "Reading"):
-        report = api_check(
-            plan.models,
-            python=plan.python,
-            environments=plan.environments,
-            all_environments=plan.all_environments,
-            prefer=args.prefer,
-            ignore=plan.ignore,
+        report = app.run(
+            app.Options(
+                models=plan.models,
+                python=plan.python,
+                environments=plan.environments,
+                all_envs=plan.all_environments,
+                prefer=args.prefer,
+                ignore=plan.ignore,
+            )
         )
     req = None
     if args.for_r or os.environ.get("ENVDOCTOR_FOR_R"):

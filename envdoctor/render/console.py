@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Optional, TextIO, Union
 
 from envdoctor.render.facts import item_lines, layer_count_text
-from envdoctor.types import Environment, Finding, ModelInfo, Report, Severity
+from envdoctor.types import Environment, Finding, ModelInfo, Report, Severity, worst_status
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -498,10 +498,7 @@ def _render_all(report: Report, console: Out) -> None:
             _print(console, 4, f"broken: {_e(cand.reason)}")
             continue
         verdicts = [v for v in report.verdicts if v.python == cand.python]
-        worst = "ok"
-        for v in verdicts:
-            if v.status == "error" or (v.status == "warning" and worst == "ok"):
-                worst = v.status
+        worst = worst_status(v.status for v in verdicts)
         style = STYLE[worst]
         where = home_path(cand.python)
         _print(console, 0, f"[{style}]{MARK[worst]} {_e(where)}[/{style}] ({_e(label)})")

@@ -14,7 +14,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from envdoctor import __version__
-from envdoctor.types import Report
+from envdoctor.types import Report, severity_status
 
 if TYPE_CHECKING:
     from envdoctor.fix import Plan
@@ -86,10 +86,7 @@ def envelope(report: Report, command: str, plans: Sequence[Plan] = ()) -> dict[s
     counts = {"error": 0, "warning": 0, "info": 0}
     for finding in report.findings:
         counts[finding.severity.value] += 1
-    worst = report.worst()
-    status = "ok"
-    if worst is not None and worst.value in ("error", "warning"):
-        status = worst.value
+    status = severity_status(f.severity for f in report.findings)
     if status == "ok" and any(v.status == "warning" for v in report.verdicts):
         status = "warning"  # e.g. a release newer than the tables (ED420): not a confident ok
     return {

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from envdoctor import __version__
 from envdoctor.merge import Merger, Row
+from envdoctor.types import worst_status
 
 HEADERS = ("host", "environment", "kind", "Python", "TF", "Keras", "model", "verdict", "codes")
 """Text and Markdown columns; ``codes`` holds the reason for a ``broken`` environment."""
@@ -45,7 +46,7 @@ def _cells(row: Row) -> tuple[str, ...]:
 def status(merger: Merger) -> str:
     """The fleet's worst verdict: ``error``, ``warning`` or ``ok`` (``broken`` rows aside)."""
     counts = merger.counts()
-    return "error" if counts["error"] else "warning" if counts["warning"] else "ok"
+    return worst_status(s for s in ("ok", "warning", "error") if counts[s])
 
 
 def summary_line(merger: Merger) -> str:
