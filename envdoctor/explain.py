@@ -589,9 +589,9 @@ def build_context(
     if static is not None:
         found = [f for f in static if f.severity is not Severity.INFO]
     elif env is not None:
-        from envdoctor.checks import run_checks
+        from envdoctor.app import check_pair
 
-        found = [f for f in run_checks(model, env) if f.severity is not Severity.INFO]
+        found = [f for f in check_pair(model, env) if f.severity is not Severity.INFO]
     if model is not None:
         notes.append(f"model: {model.summary}")
     if env is not None:

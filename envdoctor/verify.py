@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 from envdoctor import app
-from envdoctor.checks import run_checks, verdict
 from envdoctor.checks.observed import verify_findings
 from envdoctor.errors import EnvironmentReadError, UsageError
 from envdoctor.knowledge.versions import key as version_key
@@ -548,7 +547,7 @@ def verify_env(models: Sequence[ModelInfo], env: Environment,
     seen_env: set[tuple[str, str]] = set()
     for model, run in zip(models, runs):
         assert run is not None
-        static = run_checks(model, env)
+        static = app.check_pair(model, env)
         observed = verify_findings(model, env, harness, run, static)
         pair: list[Finding] = []
         for f in static:
@@ -565,7 +564,7 @@ def verify_env(models: Sequence[ModelInfo], env: Environment,
             findings.append(shown)
         observed = [replace(f, model=model.path, python=env.python) for f in observed]
         findings.extend(observed)
-        verdicts.append(verdict(model.path, env.python, pair + observed))
+        verdicts.append(app.judge(model.path, env.python, pair + observed))
     return findings, verdicts, harness
 
 
@@ -659,6 +658,6 @@ def verify_models(
         envs.append(env)
         runs.append(harness)
     checked = _with_verify_line(app.summarize(findings), summarize_verify(findings, runs))
-    report = Report(models=tuple(models), environments=tuple(envs), findings=tuple(findings),
-                    verdicts=tuple(verdicts), checked=checked, candidates=candidates)
+    report = app.build_report(models, envs, findings, verdicts, checked=checked,
+                              candidates=candidates)
     return Verified(report, tuple(runs))

@@ -150,8 +150,8 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_reader_sees_function_level_imports_and_skips_type_checking() -> None:
     graph = import_graph()
-    # function level: verify_env's registry import (was lazy; a real edge either way)
-    assert "envdoctor.checks" in graph["envdoctor.verify"]
+    # function level: the pipeline's door to the checks (app.check_pair imports them lazily)
+    assert "envdoctor.checks" in graph["envdoctor.app"]
     # relative and submodule imports resolve: the package __init__ imports its readers
     assert "envdoctor.modelfiles.detect" in graph["envdoctor.modelfiles"]
     # TYPE_CHECKING only: render/console.py names HarnessRun for its annotations
@@ -316,3 +316,62 @@ def test_only_the_cli_imports_commands_and_commands_never_import_the_cli() -> No
 
     assert {m.rsplit(".", 1)[1] for m in graph if m.startswith("envdoctor.commands.")
             and not m.rsplit(".", 1)[1].startswith("_")} == set(MODULES)
+
+
+# Reports that are not check reports (no verdict from the checks): explain's own envelope,
+# r explain's findings, inspect's model.  Every other Report is built by the pipeline.
+NON_CHECK_REPORTS = {
+    "envdoctor.commands.explain": 2,
+    "envdoctor.commands.inspect": 1,
+    "envdoctor.commands.r": 1,
+}
+
+
+def _calls(tree: ast.AST, name: str) -> int:
+    return sum(
+        1
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and (
+            (isinstance(node.func, ast.Name) and node.func.id == name)
+            or (isinstance(node.func, ast.Attribute) and node.func.attr == name)
+        )
+    )
+
+
+def test_one_pipeline_calls_the_checks_and_builds_check_reports() -> None:
+    """envdoctor.app is the only caller of run_checks/verdict and builder of a Report."""
+    callers: dict[str, list[str]] = {"run_checks": [], "verdict": [], "Report": []}
+    for module, (path, _) in sorted(MODULES.items()):
+        if module == "envdoctor.checks":
+            continue  # where run_checks and verdict are defined
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for name in callers:
+            count = _calls(tree, name)
+            if name == "Report":
+                count -= NON_CHECK_REPORTS.get(module, 0)
+            if count > 0:
+                callers[name].append(module)
+    assert callers == {
+        "run_checks": ["envdoctor.app"],
+        "verdict": ["envdoctor.app"],
+        "Report": ["envdoctor.app"],
+    }
+    assert _calls(ast.parse((PACKAGE / "app.py").read_text(encoding="utf-8")), "Report") == 1
+
+
+def test_one_status_order() -> None:
+    """One rank table: types.STATUS_ORDER; Severity.rank and every status follow it."""
+    from envdoctor.types import STATUS_ORDER, Severity, severity_status, worst_status
+
+    assert STATUS_ORDER == ("ok", "warning", "error", "broken")
+    assert [s.rank for s in (Severity.INFO, Severity.WARNING, Severity.ERROR)] == [0, 1, 2]
+    assert severity_status([Severity.INFO, Severity.WARNING]) == "warning"
+    assert severity_status([]) == "ok"
+    assert worst_status(["ok", "broken", "error"]) == "broken"
+    copies = []
+    for module, (path, _) in sorted(MODULES.items()):
+        text = path.read_text(encoding="utf-8")
+        if '"warning": 1' in text or '"error": 2' in text or "2: \"error\"" in text:
+            copies.append(module)
+    assert copies == []

@@ -99,6 +99,7 @@ def _doc_report(args: argparse.Namespace) -> int:
             "fixes": [f.text for f in cause.fixes],
             "signatures": [s.pattern.pattern for s in cause.signatures],
         }
+    # Not a check report: an empty envelope around the code's documentation.
     report = Report(models=(), environments=(), findings=(), verdicts=())
     out = sys.stdout
     if args.format == "json":
@@ -143,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
     expl = classify(text, model_path=args.model, env=env)
     model = expl.context.model
     found = explanation_finding(expl, args.model or "", env.python if env else "")
+    # Not a check report: explain's own (one ED0xx finding for the pasted error, no
+    # verdict); the static checks behind it ran through the pipeline (app.check_pair).
     report = Report(
         models=(model,) if model is not None and args.model else (),
         environments=(env,) if env is not None else (),

@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = sys.stdout
     info = app.inspect_model(args.model)
+    # Not a check report: the model as read, nothing checked.
     report = Report(models=(info,), environments=(), findings=(), verdicts=())
     if args.format in ("json", "markdown", "github"):
         out.write(_serialize(report, "inspect", args.format))

@@ -76,7 +76,7 @@ def _check(args: argparse.Namespace) -> int:
     from envdoctor.render.r import reticulate_json
     from envdoctor.rlang import context
     from envdoctor.rlang.report import reticulate_report
-    from envdoctor.types import Report, Severity
+    from envdoctor.types import Severity
 
     ctx = context.current()
     rr = reticulate_report(reticulate_version=ctx.reticulate_version or None)
@@ -86,7 +86,8 @@ def _check(args: argparse.Namespace) -> int:
     if target:
         report = app.run(app.Options(models=tuple(args.models), python=target))
     else:
-        report = Report(models=models, environments=(), findings=(), verdicts=())
+        # No interpreter to check in: an empty check report (no report lines).
+        report = app.build_report(models, (), (), (), checked=())
     failing = binding.error or any(v.status == "error" for v in report.verdicts) or not target
     extra = []
     if failing and not args.python:
@@ -113,19 +114,13 @@ def _check(args: argparse.Namespace) -> int:
                 r_session.binding_finding(info.path, binding, errors, alternative, lines)
             )
     if extra:
-        from envdoctor.checks import verdict
-
         findings = (*extra, *report.findings)
         verdicts = tuple(
-            verdict(v.model, v.python, [f for f in findings if f.model in ("", v.model)])
+            app.judge(v.model, v.python, [f for f in findings if f.model in ("", v.model)])
             for v in report.verdicts
-        ) or tuple(verdict(m.path, "", extra) for m in models)
-        report = Report(
-            models=report.models or models,
-            environments=report.environments,
-            findings=findings,
-            verdicts=verdicts,
-            checked=app.summarize(findings),
+        ) or tuple(app.judge(m.path, "", extra) for m in models)
+        report = app.build_report(
+            report.models or models, report.environments, findings, verdicts
         )
     out = sys.stdout
     if args.format == "json":
@@ -209,6 +204,7 @@ def _explain(args: argparse.Namespace) -> int:
             elif f.severity is Severity.ERROR:
                 found.append(f)
     out = sys.stdout
+    # Not a check report: the explanation's findings for the envelope (no verdict, no lines).
     report = Report(models=(), environments=(), findings=tuple(found), verdicts=())
     if args.format == "json":
         from envdoctor.render.json_out import envelope

@@ -10,7 +10,7 @@ The choice is made by envdoctor's own checks, not by a separate rule set:
    JAX/PyTorch when asked; each pinned to the newest patch the knowledge data names
    (``knowledge/tensorflow.json``), NumPy capped as that TensorFlow needs, Keras the newest
    release that fits the TensorFlow, the Python and the model's saver.
-3. :func:`rank` runs every check (:func:`envdoctor.checks.run_checks`) against each
+3. :func:`rank` runs every check (:func:`envdoctor.app.check_pair`) against each
    candidate as if it were installed, and orders them: fewest predicted errors, then the
    stack closest to the model's evidence (requirement files saved beside it, the saving
    Keras/TensorFlow version), then the newest Python that TensorFlow tested.
@@ -500,7 +500,7 @@ def rank(
         closeness to the model's evidence, then Python (the training Python, else the
         newest).
     """
-    from envdoctor.checks import run_checks
+    from envdoctor import app
 
     environ = os.environ if environ is None else environ
     ev = evidence(model)
@@ -520,7 +520,7 @@ def rank(
                 stack = Stack(stack.label, stack.kind, (*stack.requirements, *extra),
                               stack.packages, stack.env_vars, stack.preference)
             env = predicted_environment(stack, version, target, environ)
-            findings = tuple(run_checks(model, env))
+            findings = tuple(app.check_pair(model, env))
             cand = Candidate(stack, py, present, findings)
             errors = len(cand.errors)
             warnings = sum(1 for f in findings if f.severity is Severity.WARNING)

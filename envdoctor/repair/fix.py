@@ -556,7 +556,7 @@ def check_with_settings(
     models: Sequence[ModelInfo], python: str, settings: Mapping[str, Optional[str]]
 ) -> tuple[Finding, ...]:
     """Check the environment again as it would be read with ``settings`` applied."""
-    from envdoctor.checks import run_checks
+    from envdoctor import app
     from envdoctor.inventory import read_environment
 
     environ = {k: v for k, v in os.environ.items() if settings.get(k, "") is not None}
@@ -565,7 +565,7 @@ def check_with_settings(
     found: list[Finding] = []
     targets: Sequence[Optional[ModelInfo]] = models if models else [None]
     for model in targets:
-        found += run_checks(model, env)
+        found += app.check_pair(model, env)
     return tuple(found)
 
 
