@@ -46,12 +46,14 @@ def install_command(env: Environment, *requirements: str) -> Fix:
         *requirements: PEP 508 requirement strings, e.g. ``"keras==3.6.*"``.
 
     Returns:
-        A ``command`` fix: pip (``"<python>" -m pip install "..."``), uv
+        A ``command`` fix carrying ``requirements`` and ``target`` as data: pip
+        (``"<python>" -m pip install "..."``), uv
         (``uv pip install --python "<python>" "..."``) or conda
         (``conda install -p "<prefix>" -c conda-forge "..."``); for a conda prefix without a
         conda/mamba/micromamba on PATH, pip inside the prefix, with a note saying so.
     """
     reqs = " ".join(_quote(r) for r in requirements)
+    data = tuple(r.strip() for r in requirements)
     if _is_conda(env):
         exe = next((e for e in CONDA_EXECUTABLES if shutil.which(e)), None)
         if exe:
@@ -60,21 +62,25 @@ def install_command(env: Environment, *requirements: str) -> Fix:
                 "command",
                 f"{exe} install -y -p {_quote(env.prefix)} -c conda-forge {specs}",
                 f"install into the conda environment {env.prefix}",
+                data, env.prefix,
             )
         return Fix(
             "command",
             f"{_quote(env.python)} -m pip install {reqs}",
             f"no conda/mamba/micromamba on PATH: pip inside the conda prefix {env.prefix} "
             "(conda will not track these packages)",
+            data, env.prefix,
         )
     if env.manager == "uv":
         return Fix(
             "command",
             f"uv pip install --python {_quote(env.python)} {reqs}",
             f"install into the uv environment {env.prefix}",
+            data, env.prefix,
         )
     return Fix(
-        "command", f"{_quote(env.python)} -m pip install {reqs}", f"install into {env.prefix}"
+        "command", f"{_quote(env.python)} -m pip install {reqs}", f"install into {env.prefix}",
+        data, env.prefix,
     )
 
 

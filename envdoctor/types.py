@@ -422,11 +422,17 @@ class Fix:
             variable to set), ``"python"`` (a line of Python), ``"r"`` (a line of R) or ``"note"``.
         text: the command or line itself, ready to paste.
         description: what it does, in a few words.
+        requirements: for an install command, its PEP 508 requirements as data (what
+            ``envdoctor fix`` merges; never parsed back from ``text``); empty otherwise.
+            Not serialized and not compared (``metadata={"json": False}``).
+        target: for an install command, the prefix of the environment it installs into.
     """
 
     kind: str
     text: str
     description: str = ""
+    requirements: tuple[str, ...] = field(default=(), compare=False, metadata={"json": False})
+    target: str = field(default="", compare=False, metadata={"json": False})
 
 
 @dataclass(frozen=True)

@@ -1008,3 +1008,26 @@ def test_check_plan_is_one_command_for_the_error_and_the_pins_beside_the_model()
     tf = [w for w in command.split() if "tensorflow" in w]
     assert len(tf) == 1 and ".*" in tf[0] and "==" in tf[0].split(",")[-1], command
     assert any("--severity warning" in ln for ln in lines[start:])
+
+
+def test_plan_takes_install_requirements_as_data_not_from_the_text() -> None:
+    """Issue 16 item 4: a fix carries what it installs (Fix.requirements, Fix.target); the
+    plan uses that data, and a command for another environment stays a manual step."""
+    from envdoctor.fix import requirements_of
+
+    env = make_env("uv", tensorflow_cpu="2.15.1", numpy="2.1.3")
+    made = fixes.install_command(env, "numpy<2", "tf-keras==2.15.*")
+    assert made.requirements == ("numpy<2", "tf-keras==2.15.*") and made.target == env.prefix
+    odd = Fix("command", "a command text nothing could parse", "x",
+              requirements=("numpy<2",), target=env.prefix)
+    other = Fix("command", "elsewhere", "x", requirements=("keras==3.6.*",), target="/other")
+    assert requirements_of(env, odd) == ("numpy<2",)
+    assert requirements_of(env, other) is None
+    plan = build_plan(env, [finding("ED404", odd), finding("ED601", other)],
+                      choice=ToolChoice(Tool("uv", ("/usr/bin/uv",))))
+    assert plan.steps[0].requirements == ("numpy<2",)
+    assert [m.code for m in plan.manual] == ["ED601"]
+    # the data is not part of the JSON a fix serializes to
+    from envdoctor.render.json_out import to_jsonable
+
+    assert set(to_jsonable(made)) == {"kind", "text", "description"}

@@ -2,11 +2,11 @@
 
 The plan comes from the findings, not from shell strings: each finding at or above the
 chosen severity contributes its first fix (its best).  An install command made by
-:func:`envdoctor.fixes.install_command` contributes its requirements
-(:func:`envdoctor.fixes.install_requirements`); the requirements of every finding are merged
-per distribution (specifiers intersected) into one install step, so that the resolver sees
-them all at once.  Any other first fix (an environment variable, a line of Python or R, a
-remedy in words) becomes a manual step.  The resolver's own dry run
+:func:`envdoctor.fixes.install_command` contributes its requirements, which the fix
+carries as data (``Fix.requirements``; :func:`requirements_of`); the requirements of every
+finding are merged per distribution (specifiers intersected) into one install step, so that
+the resolver sees them all at once.  Any other first fix (an environment variable, a line
+of Python or R, a remedy in words) becomes a manual step.  The resolver's own dry run
 (:mod:`envdoctor.repair.installer`) then says what each step changes, from → to, and whether it
 resolves at all, before anything changes.
 
@@ -383,6 +383,23 @@ def _manual_plan(env: Environment, findings: Sequence[Finding], severity: Severi
                 severity)
 
 
+def requirements_of(env: Environment, fix: Fix) -> Optional[tuple[str, ...]]:
+    """The requirements an install fix installs into ``env``, or None (not an install of it).
+
+    A fix made by :func:`envdoctor.fixes.install_command` carries them as data
+    (``Fix.requirements``, ``Fix.target``); the command text is only the user's form of it.
+    A command fix without that data (built elsewhere, e.g. by explain from a cause's text) is
+    read back from its text by :func:`envdoctor.fixes.install_requirements`.
+    """
+    if fix.kind != "command":
+        return None
+    if fix.requirements:
+        return fix.requirements if fix.target == env.prefix else None
+    from envdoctor.fixes import install_requirements
+
+    return install_requirements(env, fix)
+
+
 def _first_fix(finding: Finding) -> Optional[Fix]:
     """The best actionable fix: the first one, skipping remedies in words."""
     for fix in finding.fixes:
@@ -415,8 +432,6 @@ def build_plan(
     Raises:
         InstallerMissing: something must be installed and ``choice`` is None.
     """
-    from envdoctor.fixes import install_requirements
-
     targeted: list[Finding] = []
     seen: set[tuple[str, str]] = set()
     for f in findings:
@@ -429,13 +444,13 @@ def build_plan(
     manual: list[ManualStep] = []
     for f in targeted:
         best = _first_fix(f)
-        reqs = install_requirements(env, best) if best is not None else None
+        reqs = requirements_of(env, best) if best is not None else None
         if reqs:
             requirements += reqs
             if f.code not in codes:
                 codes.append(f.code)
             continue
-        others = tuple(x for x in f.fixes if install_requirements(env, x) is None)
+        others = tuple(x for x in f.fixes if requirements_of(env, x) is None)
         manual.append(ManualStep(f.code, f.title, others))
     steps: list[Step] = []
     warnings: list[str] = []
