@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import os
 import stat as _stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Optional, Union
 
 Observation = tuple[str, str, object]
@@ -205,44 +205,34 @@ def entries(path: str) -> list[str]:
     return found if isinstance(found, list) else []
 
 
-def isdir(path: str) -> bool:
-    """``os.path.isdir`` that is False instead of raising."""
+def _ask(op: str, test: Callable[[str], bool], path: str) -> bool:
+    """Run a yes/no file test that is False instead of raising, and record it."""
     try:
-        answer = os.path.isdir(path)
+        answer = test(path)
     except (OSError, ValueError):
         answer = False
-    _note("isdir", path, answer)
+    _note(op, path, answer)
     return answer
+
+
+def isdir(path: str) -> bool:
+    """``os.path.isdir`` that is False instead of raising."""
+    return _ask("isdir", os.path.isdir, path)
 
 
 def isfile(path: str) -> bool:
     """``os.path.isfile`` that is False instead of raising."""
-    try:
-        answer = os.path.isfile(path)
-    except (OSError, ValueError):
-        answer = False
-    _note("isfile", path, answer)
-    return answer
+    return _ask("isfile", os.path.isfile, path)
 
 
 def lexists(path: str) -> bool:
     """``os.path.lexists`` (True for a dangling symlink) that is False instead of raising."""
-    try:
-        answer = os.path.lexists(path)
-    except (OSError, ValueError):
-        answer = False
-    _note("lexists", path, answer)
-    return answer
+    return _ask("lexists", os.path.lexists, path)
 
 
 def islink(path: str) -> bool:
     """``os.path.islink`` that is False instead of raising."""
-    try:
-        answer = os.path.islink(path)
-    except (OSError, ValueError):
-        answer = False
-    _note("islink", path, answer)
-    return answer
+    return _ask("islink", os.path.islink, path)
 
 
 def norm(path: str) -> str:

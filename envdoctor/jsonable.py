@@ -1,7 +1,7 @@
 """Plain JSON values of envdoctor's frozen results (a leaf module: standard library only).
 
-One converter for every writer of JSON that must not import a renderer (verify results,
-repair outcomes); :func:`envdoctor.render.json_out.to_jsonable` gives the same values.
+The one converter: verify results, repair outcomes and the JSON envelope of
+:mod:`envdoctor.render.json_out` (which re-exports it) all use it.
 """
 
 from __future__ import annotations

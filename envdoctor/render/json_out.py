@@ -6,14 +6,12 @@ changes only when a key is removed or changes meaning; keys may be added.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections.abc import Sequence
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from envdoctor import __version__
+from envdoctor import __version__, jsonable
 from envdoctor.types import Report, severity_status
 
 if TYPE_CHECKING:
@@ -23,25 +21,8 @@ SCHEMA_VERSION = "1"
 """Version of the JSON envelope; see README "JSON contract"."""
 
 
-def to_jsonable(obj: Any) -> Any:
-    """Turn dataclasses, enums, tuples and dicts into plain JSON values.
-
-    Args:
-        obj: any value built from envdoctor's types.
-
-    Returns:
-        The same data as dicts, lists, strings, numbers, booleans and None.
-    """
-    if isinstance(obj, Enum):
-        return obj.value
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if f.metadata.get("json", True)}
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    return obj
+to_jsonable = jsonable.to_jsonable
+"""Plain JSON values of envdoctor's results (the one converter, :mod:`envdoctor.jsonable`)."""
 
 
 HOST_VARIABLE = "ENVDOCTOR_HOST"
